@@ -1,0 +1,1 @@
+// The Kafka layer: consumer, producer, admin and mock cluster over librdkafka.

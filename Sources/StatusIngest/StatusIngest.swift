@@ -1,0 +1,1 @@
+// The worker: poll, decode, validate, group, apply, dead-letter, commit.
