@@ -1,0 +1,27 @@
+# status-ingest: build, quick start, tests.
+SWIFT ?= swift
+BINARY := .build/release/status-ingest
+
+.PHONY: all deps deps-test build run test clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+deps-test:
+	@scripts/install-deps.sh --test
+
+build: deps
+	$(SWIFT) build -c release --product status-ingest
+
+# The quick start: an embedded broker, a fresh SQLite store and the sample in samples/quickstart.
+run: build
+	$(BINARY) demo --sample samples/quickstart
+
+# The whole test suite against a throw-away PostgreSQL server and librdkafka's mock cluster.
+test: deps-test
+	scripts/with-postgres.sh $(SWIFT) test
+
+clean:
+	rm -rf .build var
