@@ -1,0 +1,107 @@
+/// The checks that need the flow execution from the store, and the execution status rule.
+///
+/// They follow `RecordDecoder`'s checks in the endpoint's order: first the execution and its
+/// organization (404), then the task names (400).
+public enum ExecutionRules {
+    /// The execution status while any of its tasks waits for human input.
+    public static let awaitingInput = "awaiting_input"
+    /// The execution status once no task waits for input any more.
+    public static let running = "running"
+
+    /// Unknown task names beyond this many are counted, not listed, in the error message.
+    private static let maximumNamesInMessage = 10
+
+    /// Checks `record` against `execution` (`nil` when the store has none) and returns the error
+    /// the endpoint would answer with, or `nil` when the record may be applied.
+    ///
+    /// A flow with many tasks is searched through a hash set built for the call. Callers that check
+    /// many records of one execution can build a `TaskNameSet` once and use the other overload.
+    public static func check(_ record: StatusUpdateRecord, against execution: FlowExecution?) -> ContractError? {
+        guard let execution else { return .flowExecutionNotFound }
+        if let error = checkOwnership(record, of: execution) {
+            return error
+        }
+
+        // A linear search is cheaper than hashing every declared name when few names are looked up.
+        let lookups = record.updates.count * execution.taskNames.count
+        if lookups <= 64 {
+            let unknown = unknownTaskNames(in: record.updates) { name in
+                execution.taskNames.contains { $0.utf8.elementsEqual(name.utf8) }
+            }
+            return unknownTaskNamesError(unknown)
+        }
+        return check(record, against: execution, declaredTaskNames: TaskNameSet(execution.taskNames))
+    }
+
+    /// Checks `record` against `execution` with its declared task names already in a set.
+    ///
+    /// - Precondition: `declaredTaskNames` holds `execution.taskNames`.
+    public static func check(
+        _ record: StatusUpdateRecord,
+        against execution: FlowExecution?,
+        declaredTaskNames: TaskNameSet
+    ) -> ContractError? {
+        guard let execution else { return .flowExecutionNotFound }
+        if let error = checkOwnership(record, of: execution) {
+            return error
+        }
+        let unknown = unknownTaskNames(in: record.updates) { declaredTaskNames.contains($0) }
+        return unknownTaskNamesError(unknown)
+    }
+
+    /// Returns the execution status after its tasks' current states changed.
+    ///
+    /// `awaiting_input` while any task is `awaiting_input`; back to `running` when none is and the
+    /// execution was `awaiting_input`; any other status stays as it is.
+    public static func nextExecutionStatus(current: String, anyTaskAwaitingInput: Bool) -> String {
+        if anyTaskAwaitingInput {
+            return awaitingInput
+        }
+        if current.utf8.elementsEqual(awaitingInput.utf8) {
+            return running
+        }
+        return current
+    }
+
+    // MARK: - Steps
+
+    /// A deleted execution, or one of another organization than the record names, is "not found",
+    /// exactly like a missing one.
+    private static func checkOwnership(_ record: StatusUpdateRecord, of execution: FlowExecution) -> ContractError? {
+        if execution.deleted {
+            return .flowExecutionNotFound
+        }
+        if let organizationID = record.organizationID, organizationID != execution.organizationID {
+            return .flowExecutionNotFound
+        }
+        return nil
+    }
+
+    /// The names not declared, each once, in the order they first appear.
+    private static func unknownTaskNames(
+        in updates: [TaskStatusUpdate],
+        isDeclared: (String) -> Bool
+    ) -> [String] {
+        var unknown: [String] = []
+        var seen = TaskNameSet([])
+        for update in updates where !isDeclared(update.taskName) {
+            if seen.insert(update.taskName) {
+                unknown.append(update.taskName)
+            }
+        }
+        return unknown
+    }
+
+    private static func unknownTaskNamesError(_ unknown: [String]) -> ContractError? {
+        guard !unknown.isEmpty else { return nil }
+
+        var listed = unknown.prefix(maximumNamesInMessage).joined(separator: ", ")
+        if unknown.count > maximumNamesInMessage {
+            listed += " and \(unknown.count - maximumNamesInMessage) more"
+        }
+        return .badRequest(
+            "Unknown task names for this flow: \(listed)",
+            details: .object([JSONMember("unknown_task_names", .array(unknown.map(JSONValue.string)))])
+        )
+    }
+}

@@ -1,0 +1,44 @@
+/// A set of task names that compares names by their exact UTF-8 bytes.
+///
+/// Swift's `String` equality uses canonical equivalence, so "é" (U+00E9) equals "e" followed by
+/// U+0301. The platform and the store compare task names code point by code point, so a `Set<String>`
+/// would accept a name that the store then treats as a different task. This set does not.
+public struct TaskNameSet: Sendable {
+    private var names: Set<ExactName>
+
+    /// Creates the set of `names`; duplicates are kept once.
+    public init(_ names: some Sequence<String>) {
+        self.names = Set(names.map(ExactName.init))
+    }
+
+    /// Whether `name` is in the set, byte for byte.
+    public func contains(_ name: String) -> Bool {
+        names.contains(ExactName(name))
+    }
+
+    /// Adds `name`; returns whether it was new.
+    @discardableResult
+    public mutating func insert(_ name: String) -> Bool {
+        names.insert(ExactName(name)).inserted
+    }
+
+    public var count: Int { names.count }
+}
+
+/// A string whose equality and hash follow its UTF-8 bytes instead of canonical equivalence.
+struct ExactName: Hashable, Sendable {
+    var text: String
+
+    init(_ text: String) {
+        self.text = text
+    }
+
+    static func == (left: ExactName, right: ExactName) -> Bool {
+        left.text.utf8.elementsEqual(right.text.utf8)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
