@@ -1,1 +1,0 @@
-// The Kafka layer: consumer, producer, admin and mock cluster over librdkafka.

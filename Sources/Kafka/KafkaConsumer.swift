@@ -1,0 +1,161 @@
+/// A member of a Kafka consumer group that reads records one at a time.
+///
+/// Call it from one thread at a time, the polling thread: the rebalance handler runs on that
+/// thread, inside `poll` and `close`. It is `Sendable` so it can be handed to that thread.
+/// librdkafka's handle is thread-safe, and the only state this type adds is guarded by a lock.
+///
+/// Closing leaves the group at once; a consumer released without `close` closes itself first,
+/// which also serves the final revocation through the handler.
+public final class KafkaConsumer: @unchecked Sendable {
+    /// The consumer's lifecycle: calls other than `close` are valid only while it is open.
+    private enum State {
+        case open
+        case closed
+    }
+
+    private let client: RDKafkaClient
+    private let state = LockedValue(State.open)
+
+    /// Creates a consumer.
+    ///
+    /// - Parameters:
+    ///   - configuration: librdkafka properties, passed as they are (`bootstrap.servers`,
+    ///     `group.id`, `enable.auto.offset.store`, …). librdkafka's CONFIGURATION.md lists them.
+    ///   - rebalanceHandler: Called synchronously from inside `poll` or `close`, on the polling
+    ///     thread: for `.revoked` and `.lost` before the partitions are taken away, so the caller
+    ///     can finish their work and commit; for `.assigned` after they are assigned. Both the eager
+    ///     protocols (`range`, `roundrobin`) and `cooperative-sticky` are served. A list may be empty.
+    /// - Throws: `KafkaError` naming the invalid property, or librdkafka's reason when the
+    ///   properties do not fit together (for example, a missing `group.id`).
+    public init(
+        configuration: [String: String],
+        rebalanceHandler: @escaping (RebalanceEvent) -> Void = { _ in }
+    ) throws {
+        client = try RDKafkaClient(kind: .consumer, properties: configuration, rebalanceHandler: rebalanceHandler)
+    }
+
+    deinit {
+        if state.withLock({ $0 }) == .open {
+            try? client.closeConsumer()
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Subscribes to the topics, replacing any earlier subscription; partitions arrive through
+    /// the rebalance handler once the group has assigned them.
+    /// - Throws: `KafkaError` when librdkafka rejects the subscription or the consumer is closed.
+    public func subscribe(topics: [String]) throws {
+        try ensureOpen()
+        try client.subscribe(topics: topics)
+    }
+
+    /// Returns the next record, or `nil` when none arrived within the timeout.
+    ///
+    /// While it waits, it serves rebalances (calling the handler) and librdkafka's events.
+    /// Events that are only informational, such as reaching a partition's end or a broker that is
+    /// down for a while, go to `KafkaLog` and end the call with `nil`; librdkafka recovers from them
+    /// by itself. Records come one per call through `rd_kafka_consumer_poll`, because librdkafka
+    /// 2.0.2's batch calls can drop or repeat records around pause, resume, seek and rebalance.
+    /// - Throws: `KafkaError` with `isFatal` set when the consumer can no longer work and must
+    ///   be created again, or when it is closed.
+    public func poll(timeoutMilliseconds: Int) throws -> KafkaMessage? {
+        try ensureOpen()
+        return try client.consumerPoll(timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    // MARK: - Offsets
+
+    /// Marks offsets as ready for the next commit (`rd_kafka_offsets_store`).
+    ///
+    /// Each offset is the next one to read, that is the last finished record's offset plus one.
+    /// It needs `enable.auto.offset.store=false`, and each partition must be assigned.
+    /// - Throws: `KafkaError` naming the partition that could not be stored.
+    public func storeOffsets(_ offsets: [TopicPartition: Int64]) throws {
+        try ensureOpen()
+        try client.storeOffsets(offsets)
+    }
+
+    /// Commits the given offsets, or with `nil` the stored ones, and waits for the broker's answer.
+    ///
+    /// With `nil` and nothing stored since the last commit, it returns without contacting the broker.
+    /// - Throws: `KafkaError` when the broker rejects the commit, for example because the
+    ///   partitions were reassigned (`ILLEGAL_GENERATION`, `UNKNOWN_MEMBER_ID`).
+    public func commit(_ offsets: [TopicPartition: Int64]? = nil) throws {
+        try ensureOpen()
+        try client.commit(offsets)
+    }
+
+    /// Returns the group's committed offset of each partition, `KafkaOffset.invalid` where none was committed.
+    /// - Throws: `KafkaError` when the coordinator does not answer within the timeout.
+    public func committed(_ partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: Int64] {
+        try ensureOpen()
+        return try client.committed(partitions, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Returns the offset of the next record `poll` would return for each partition,
+    /// `KafkaOffset.invalid` where nothing has been read yet.
+    /// - Throws: `KafkaError` when librdkafka cannot look the partitions up.
+    public func position(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
+        try ensureOpen()
+        return try client.position(partitions)
+    }
+
+    /// Returns the low watermark (first kept offset) and high watermark (offset after the last
+    /// record) of a partition, asked of its leader broker.
+    /// - Throws: `KafkaError` when the broker does not answer within the timeout or does not host the partition.
+    public func watermarks(_ partition: TopicPartition, timeoutMilliseconds: Int) throws -> (low: Int64, high: Int64) {
+        try ensureOpen()
+        return try client.watermarks(partition, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    // MARK: - Flow control
+
+    /// Stops fetching the partitions; records already fetched for them are dropped, not returned.
+    ///
+    /// They stay assigned, and `resume` continues from the next record `poll` has not returned,
+    /// so nothing is skipped or read twice.
+    /// - Throws: `KafkaError` naming a partition that is not assigned.
+    public func pause(_ partitions: [TopicPartition]) throws {
+        try ensureOpen()
+        try client.pause(partitions)
+    }
+
+    /// Continues fetching paused partitions from where `poll` left them.
+    /// - Throws: `KafkaError` naming a partition that is not assigned.
+    public func resume(_ partitions: [TopicPartition]) throws {
+        try ensureOpen()
+        try client.resume(partitions)
+    }
+
+    /// Returns the partitions this consumer currently owns.
+    /// - Throws: `KafkaError` when the consumer is closed.
+    public func assignment() throws -> [TopicPartition] {
+        try ensureOpen()
+        return try client.assignment()
+    }
+
+    // MARK: - Lifecycle
+
+    /// Leaves the group cleanly (`rd_kafka_consumer_close`), serving the final revocation through
+    /// the rebalance handler so the caller can commit. Closing twice does nothing.
+    ///
+    /// Stored offsets are committed here only with `enable.auto.commit=true`.
+    /// - Throws: `KafkaError` when leaving the group failed; the consumer is closed anyway.
+    public func close() throws {
+        let wasOpen = state.withLock { state in
+            defer { state = .closed }
+            return state == .open
+        }
+        guard wasOpen else {
+            return
+        }
+        try client.closeConsumer()
+    }
+
+    private func ensureOpen() throws {
+        guard state.withLock({ $0 }) == .open else {
+            throw KafkaError.closed("consumer")
+        }
+    }
+}

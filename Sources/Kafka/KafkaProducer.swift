@@ -1,0 +1,92 @@
+/// Sends records to Kafka and reports each one's delivery through a callback.
+///
+/// `send` enqueues; librdkafka batches and sends in the background, and the delivery callbacks
+/// run on the thread that calls `poll` or `flush`. librdkafka's producer is thread-safe, so the
+/// type is `Sendable`, but each callback runs on whichever thread polls.
+public final class KafkaProducer: @unchecked Sendable {
+    /// The producer's lifecycle: calls other than `close` are valid only while it is open.
+    private enum State {
+        case open
+        case closed
+    }
+
+    private let client: RDKafkaClient
+    private let state = LockedValue(State.open)
+
+    /// Creates a producer.
+    ///
+    /// - Parameter configuration: librdkafka properties, passed as they are (`bootstrap.servers`,
+    ///   `enable.idempotence`, `message.max.bytes`, …).
+    /// - Throws: `KafkaError` naming the invalid property, or librdkafka's reason when the
+    ///   properties do not fit together.
+    public init(configuration: [String: String]) throws {
+        client = try RDKafkaClient(kind: .producer, properties: configuration)
+    }
+
+    deinit {
+        close()
+    }
+
+    /// The largest record this producer accepts, in bytes, from the configuration's
+    /// `message.max.bytes` (librdkafka's default is 1,000,000).
+    ///
+    /// librdkafka compares it with the record's size on the wire: key, value, headers and about
+    /// 40 bytes of framing. The broker's own limit may be lower.
+    public var maximumMessageBytes: Int {
+        client.maximumMessageBytes
+    }
+
+    // MARK: - Sending
+
+    /// Enqueues a record; `onDelivery` runs once, on the thread that calls `poll` or `flush`,
+    /// when the broker acknowledged the record or it failed for good.
+    ///
+    /// - Throws: `KafkaError` at once when the record cannot be enqueued, and then `onDelivery`
+    ///   never runs: `KafkaErrorCode.messageSizeTooLarge` when it exceeds `maximumMessageBytes`,
+    ///   `KafkaErrorCode.queueFull` when the queue is full (poll, then send again), or a fatal error.
+    public func send(_ record: ProducerRecord, onDelivery: @escaping (Result<DeliveryReport, KafkaError>) -> Void) throws {
+        try ensureOpen()
+        try client.throwFatalError()
+        try client.produce(record, context: RDKafkaDeliveryContext(onDelivery: onDelivery))
+    }
+
+    /// Serves delivery callbacks and librdkafka's events for up to `timeoutMilliseconds`.
+    ///
+    /// Call it regularly: delivery callbacks run only here and in `flush`.
+    public func poll(timeoutMilliseconds: Int) {
+        guard state.withLock({ $0 }) == .open else {
+            return
+        }
+        client.poll(timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Waits until every record sent so far was delivered or failed, running their callbacks.
+    /// - Throws: `KafkaError` with `KafkaErrorCode.timedOut` when records remain after the timeout.
+    public func flush(timeoutMilliseconds: Int) throws {
+        try ensureOpen()
+        try client.flush(timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    // MARK: - Lifecycle
+
+    /// Fails the records that are still waiting and releases the producer. Closing twice does nothing.
+    ///
+    /// Their callbacks run here with `KafkaErrorCode.purgeQueue` or `purgeInflight`. Call
+    /// `flush` first to wait for delivery instead.
+    public func close() {
+        let wasOpen = state.withLock { state in
+            defer { state = .closed }
+            return state == .open
+        }
+        guard wasOpen else {
+            return
+        }
+        client.purgeAndServe(timeoutMilliseconds: 5_000)
+    }
+
+    private func ensureOpen() throws {
+        guard state.withLock({ $0 }) == .open else {
+            throw KafkaError.closed("producer")
+        }
+    }
+}
