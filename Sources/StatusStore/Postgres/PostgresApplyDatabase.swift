@@ -1,0 +1,200 @@
+import Foundation
+import StatusCore
+
+/// `ApplyDatabase` over PostgreSQL: one prepared statement per step for the whole call, each table's
+/// rows passed as arrays and expanded with `unnest`, so a call costs the same few round trips
+/// whether it carries one record or thousands.
+final class PostgresApplyDatabase: ApplyDatabase {
+    private let connection: PostgresConnection
+
+    init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    // MARK: - Transaction
+
+    func begin() throws {
+        try connection.execute("BEGIN")
+    }
+
+    func commit() throws {
+        try connection.execute("COMMIT")
+    }
+
+    func rollback() {
+        connection.rollbackQuietly()
+    }
+
+    func createSavepoint() throws {
+        try connection.execute("SAVEPOINT apply_unit")
+    }
+
+    func rollbackToSavepoint() throws {
+        try connection.execute("ROLLBACK TO SAVEPOINT apply_unit")
+    }
+
+    func releaseSavepoint() throws {
+        try connection.execute("RELEASE SAVEPOINT apply_unit")
+    }
+
+    // MARK: - Reads
+
+    func loadExecutions(_ ids: [UUID]) throws -> [UUID: FlowExecution] {
+        // Locking in id order means two workers sharing executions wait for each other instead of deadlocking.
+        let result = try connection.prepared(
+            "load_executions",
+            "SELECT id, organization_id, flow_id, to_json(task_names)::text, status, deleted "
+                + "FROM flow_executions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+            [PostgresArray.plainLiteral(ids.map(UUIDText.canonicalLowercase))])
+
+        var executions: [UUID: FlowExecution] = [:]
+        for row in 0..<result.rowCount {
+            let execution = try Self.decodeExecution(result, row: row)
+            executions[execution.id] = execution
+        }
+        return executions
+    }
+
+    static func decodeExecution(_ result: PostgresResult, row: Int) throws -> FlowExecution {
+        let idText = result.text(row, 0) ?? ""
+        guard let id = UUIDText.parseCanonical(idText),
+              let organizationID = result.text(row, 1).flatMap(UUIDText.parseCanonical),
+              let flowID = result.text(row, 2).flatMap(UUIDText.parseCanonical),
+              let taskNames = result.text(row, 3).flatMap(TaskNamesJSON.decode),
+              let status = result.text(row, 4)
+        else {
+            throw DatabaseFailure.transient(
+                "the flow_executions row \"\(idText)\" is malformed; import the execution again")
+        }
+        return FlowExecution(
+            id: id, organizationID: organizationID, flowID: flowID, taskNames: taskNames, status: status,
+            deleted: result.text(row, 5) == "t")
+    }
+
+    func loadFingerprints(_ sources: [SourceCoordinates]) throws -> [SourceCoordinates: Int64] {
+        let result = try connection.prepared(
+            "load_fingerprints",
+            "SELECT a.source_topic, a.source_partition, a.source_offset, a.fingerprint FROM applied_records a "
+                + "JOIN unnest($1::text[], $2::integer[], $3::bigint[]) AS s(topic, partition_number, record_offset) "
+                + "ON a.source_topic = s.topic AND a.source_partition = s.partition_number "
+                + "AND a.source_offset = s.record_offset",
+            [
+                try PostgresArray.literal(sources.map { $0.topic }),
+                PostgresArray.plainLiteral(sources.map { String($0.partition) }),
+                PostgresArray.plainLiteral(sources.map { String($0.offset) }),
+            ])
+
+        var fingerprints: [SourceCoordinates: Int64] = [:]
+        for row in 0..<result.rowCount {
+            guard let topic = result.text(row, 0),
+                  let partition = result.text(row, 1).flatMap({ Int32($0) }),
+                  let offset = result.text(row, 2).flatMap({ Int64($0) }),
+                  let fingerprint = result.text(row, 3).flatMap({ Int64($0) })
+            else { continue }
+            fingerprints[SourceCoordinates(topic: topic, partition: partition, offset: offset)] = fingerprint
+        }
+        return fingerprints
+    }
+
+    func loadAppliedEvents(_ keys: [EventKey]) throws -> Set<EventKey> {
+        let result = try connection.prepared(
+            "load_applied_events",
+            "SELECT e.flow_execution_id, e.event_id FROM applied_events e "
+                + "JOIN unnest($1::uuid[], $2::text[]) AS k(flow_execution_id, event_id) "
+                + "ON e.flow_execution_id = k.flow_execution_id AND e.event_id = k.event_id",
+            [
+                PostgresArray.plainLiteral(keys.map { UUIDText.canonicalLowercase($0.flowExecutionID) }),
+                try PostgresArray.literal(keys.map { $0.eventID }),
+            ])
+
+        var applied: Set<EventKey> = []
+        for row in 0..<result.rowCount {
+            guard let id = result.text(row, 0).flatMap(UUIDText.parseCanonical),
+                  let eventID = result.text(row, 1)
+            else { continue }
+            applied.insert(EventKey(flowExecutionID: id, eventID: eventID))
+        }
+        return applied
+    }
+
+    func executionsWithTaskAwaitingInput(_ ids: [UUID]) throws -> Set<UUID> {
+        let result = try connection.prepared(
+            "executions_awaiting_input",
+            "SELECT DISTINCT flow_execution_id FROM task_states "
+                + "WHERE flow_execution_id = ANY($1::uuid[]) AND status = $2",
+            [PostgresArray.plainLiteral(ids.map(UUIDText.canonicalLowercase)), ExecutionRules.awaitingInput])
+
+        var awaiting: Set<UUID> = []
+        for row in 0..<result.rowCount {
+            if let id = result.text(row, 0).flatMap(UUIDText.parseCanonical) {
+                awaiting.insert(id)
+            }
+        }
+        return awaiting
+    }
+
+    // MARK: - Writes
+
+    /// Writes all four tables with one statement: data-modifying CTEs run in a single round trip.
+    /// Task states hold one row per key, because `ON CONFLICT DO UPDATE` cannot touch a row twice.
+    func write(_ changes: StoreChanges) throws {
+        let history = changes.historyRows
+        let states = changes.sortedTaskStates
+        let records = changes.appliedRecords
+        let events = changes.appliedEvents
+
+        try connection.prepared(
+            "write_changes",
+            """
+            WITH history AS (
+                INSERT INTO task_status_history (id, flow_execution_id, organization_id, task_name, status, created_at)
+                SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[])
+            ), states AS (
+                INSERT INTO task_states (flow_execution_id, task_name, status, updated_at)
+                SELECT * FROM unnest($7::uuid[], $8::text[], $9::text[], $10::timestamptz[])
+                ON CONFLICT (flow_execution_id, task_name)
+                DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
+            ), records AS (
+                INSERT INTO applied_records (source_topic, source_partition, source_offset, fingerprint)
+                SELECT * FROM unnest($11::text[], $12::integer[], $13::bigint[], $14::bigint[])
+                ON CONFLICT (source_topic, source_partition, source_offset)
+                DO UPDATE SET fingerprint = EXCLUDED.fingerprint, applied_at = now()
+            )
+            INSERT INTO applied_events (flow_execution_id, event_id)
+            SELECT * FROM unnest($15::uuid[], $16::text[])
+            """,
+            [
+                PostgresArray.plainLiteral(history.map { UUIDText.canonicalLowercase($0.id) }),
+                PostgresArray.plainLiteral(history.map { UUIDText.canonicalLowercase($0.flowExecutionID) }),
+                PostgresArray.plainLiteral(history.map { UUIDText.canonicalLowercase($0.organizationID) }),
+                try PostgresArray.literal(history.map { $0.taskName }),
+                try PostgresArray.literal(history.map { $0.status }),
+                PostgresArray.plainLiteral(history.map { TimestampText.format($0.createdAt) }),
+
+                PostgresArray.plainLiteral(states.map { UUIDText.canonicalLowercase($0.key.flowExecutionID) }),
+                try PostgresArray.literal(states.map { $0.key.taskName }),
+                try PostgresArray.literal(states.map { $0.status }),
+                PostgresArray.plainLiteral(states.map { TimestampText.format($0.updatedAt) }),
+
+                try PostgresArray.literal(records.map { $0.topic }),
+                PostgresArray.plainLiteral(records.map { String($0.partition) }),
+                PostgresArray.plainLiteral(records.map { String($0.offset) }),
+                PostgresArray.plainLiteral(records.map { String($0.fingerprint) }),
+
+                PostgresArray.plainLiteral(events.map { UUIDText.canonicalLowercase($0.flowExecutionID) }),
+                try PostgresArray.literal(events.map { $0.eventID }),
+            ])
+    }
+
+    func updateExecutionStatuses(_ statuses: [UUID: String]) throws {
+        let sorted = statuses.sorted { $0.key.uuidString < $1.key.uuidString }
+        try connection.prepared(
+            "update_execution_statuses",
+            "UPDATE flow_executions AS e SET status = u.status, updated_at = now() "
+                + "FROM unnest($1::uuid[], $2::text[]) AS u(id, status) WHERE e.id = u.id",
+            [
+                PostgresArray.plainLiteral(sorted.map { UUIDText.canonicalLowercase($0.key) }),
+                try PostgresArray.literal(sorted.map { $0.value }),
+            ])
+    }
+}
