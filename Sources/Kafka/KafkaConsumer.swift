@@ -7,14 +7,15 @@
 /// Closing leaves the group at once; a consumer released without `close` closes itself first,
 /// which also serves the final revocation through the handler.
 public final class KafkaConsumer: @unchecked Sendable {
-    /// The consumer's lifecycle: calls other than `close` are valid only while it is open.
+    /// The consumer's lifecycle. Calls are valid while it is open or closing, so a rebalance
+    /// handler may still commit during the final revocation; a closed consumer has released its handle.
     private enum State {
-        case open
+        case open(RDKafkaClient)
+        case closing(RDKafkaClient)
         case closed
     }
 
-    private let client: RDKafkaClient
-    private let state = LockedValue(State.open)
+    private let state: LockedValue<State>
 
     /// Creates a consumer.
     ///
@@ -31,11 +32,12 @@ public final class KafkaConsumer: @unchecked Sendable {
         configuration: [String: String],
         rebalanceHandler: @escaping (RebalanceEvent) -> Void = { _ in }
     ) throws {
-        client = try RDKafkaClient(kind: .consumer, properties: configuration, rebalanceHandler: rebalanceHandler)
+        let client = try RDKafkaClient(kind: .consumer, properties: configuration, rebalanceHandler: rebalanceHandler)
+        state = LockedValue(.open(client))
     }
 
     deinit {
-        if state.withLock({ $0 }) == .open {
+        if case .open(let client) = state.withLock({ $0 }) {
             try? client.closeConsumer()
         }
     }
@@ -46,8 +48,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// the rebalance handler once the group has assigned them.
     /// - Throws: `KafkaError` when librdkafka rejects the subscription or the consumer is closed.
     public func subscribe(topics: [String]) throws {
-        try ensureOpen()
-        try client.subscribe(topics: topics)
+        try openClient().subscribe(topics: topics)
     }
 
     /// Returns the next record, or `nil` when none arrived within the timeout.
@@ -60,8 +61,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// - Throws: `KafkaError` with `isFatal` set when the consumer can no longer work and must
     ///   be created again, or when it is closed.
     public func poll(timeoutMilliseconds: Int) throws -> KafkaMessage? {
-        try ensureOpen()
-        return try client.consumerPoll(timeoutMilliseconds: timeoutMilliseconds)
+        return try openClient().consumerPoll(timeoutMilliseconds: timeoutMilliseconds)
     }
 
     // MARK: - Offsets
@@ -72,8 +72,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// It needs `enable.auto.offset.store=false`, and each partition must be assigned.
     /// - Throws: `KafkaError` naming the partition that could not be stored.
     public func storeOffsets(_ offsets: [TopicPartition: Int64]) throws {
-        try ensureOpen()
-        try client.storeOffsets(offsets)
+        try openClient().storeOffsets(offsets)
     }
 
     /// Commits the given offsets, or with `nil` the stored ones, and waits for the broker's answer.
@@ -82,31 +81,27 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// - Throws: `KafkaError` when the broker rejects the commit, for example because the
     ///   partitions were reassigned (`ILLEGAL_GENERATION`, `UNKNOWN_MEMBER_ID`).
     public func commit(_ offsets: [TopicPartition: Int64]? = nil) throws {
-        try ensureOpen()
-        try client.commit(offsets)
+        try openClient().commit(offsets)
     }
 
     /// Returns the group's committed offset of each partition, `KafkaOffset.invalid` where none was committed.
     /// - Throws: `KafkaError` when the coordinator does not answer within the timeout.
     public func committed(_ partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: Int64] {
-        try ensureOpen()
-        return try client.committed(partitions, timeoutMilliseconds: timeoutMilliseconds)
+        return try openClient().committed(partitions, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// Returns the offset of the next record `poll` would return for each partition,
     /// `KafkaOffset.invalid` where nothing has been read yet.
     /// - Throws: `KafkaError` when librdkafka cannot look the partitions up.
     public func position(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
-        try ensureOpen()
-        return try client.position(partitions)
+        return try openClient().position(partitions)
     }
 
     /// Returns the low watermark (first kept offset) and high watermark (offset after the last
     /// record) of a partition, asked of its leader broker.
     /// - Throws: `KafkaError` when the broker does not answer within the timeout or does not host the partition.
     public func watermarks(_ partition: TopicPartition, timeoutMilliseconds: Int) throws -> (low: Int64, high: Int64) {
-        try ensureOpen()
-        return try client.watermarks(partition, timeoutMilliseconds: timeoutMilliseconds)
+        return try openClient().watermarks(partition, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     // MARK: - Flow control
@@ -117,22 +112,19 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// so nothing is skipped or read twice.
     /// - Throws: `KafkaError` naming a partition that is not assigned.
     public func pause(_ partitions: [TopicPartition]) throws {
-        try ensureOpen()
-        try client.pause(partitions)
+        try openClient().pause(partitions)
     }
 
     /// Continues fetching paused partitions from where `poll` left them.
     /// - Throws: `KafkaError` naming a partition that is not assigned.
     public func resume(_ partitions: [TopicPartition]) throws {
-        try ensureOpen()
-        try client.resume(partitions)
+        try openClient().resume(partitions)
     }
 
     /// Returns the partitions this consumer currently owns.
     /// - Throws: `KafkaError` when the consumer is closed.
     public func assignment() throws -> [TopicPartition] {
-        try ensureOpen()
-        return try client.assignment()
+        return try openClient().assignment()
     }
 
     // MARK: - Lifecycle
@@ -143,19 +135,28 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Stored offsets are committed here only with `enable.auto.commit=true`.
     /// - Throws: `KafkaError` when leaving the group failed; the consumer is closed anyway.
     public func close() throws {
-        let wasOpen = state.withLock { state in
-            defer { state = .closed }
-            return state == .open
+        let client: RDKafkaClient? = state.withLock { state in
+            guard case .open(let client) = state else {
+                return nil
+            }
+            state = .closing(client)
+            return client
         }
-        guard wasOpen else {
+        guard let client else {
             return
         }
+        defer { state.withLock { $0 = .closed } }
         try client.closeConsumer()
     }
 
-    private func ensureOpen() throws {
-        guard state.withLock({ $0 }) == .open else {
-            throw KafkaError.closed("consumer")
+    private func openClient() throws -> RDKafkaClient {
+        try state.withLock { state in
+            switch state {
+            case .open(let client), .closing(let client):
+                return client
+            case .closed:
+                throw KafkaError.closed("consumer")
+            }
         }
     }
 }

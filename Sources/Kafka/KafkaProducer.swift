@@ -4,14 +4,20 @@
 /// run on the thread that calls `poll` or `flush`. librdkafka's producer is thread-safe, so the
 /// type is `Sendable`, but each callback runs on whichever thread polls.
 public final class KafkaProducer: @unchecked Sendable {
-    /// The producer's lifecycle: calls other than `close` are valid only while it is open.
+    /// The producer's lifecycle; a closed producer has released its handle.
     private enum State {
-        case open
+        case open(RDKafkaClient)
         case closed
     }
 
-    private let client: RDKafkaClient
-    private let state = LockedValue(State.open)
+    private let state: LockedValue<State>
+
+    /// The largest record this producer accepts, in bytes, from the configuration's
+    /// `message.max.bytes` (librdkafka's default is 1,000,000).
+    ///
+    /// librdkafka compares it with the record's size on the wire: key, value, headers and about
+    /// 40 bytes of framing. The broker's own limit may be lower.
+    public let maximumMessageBytes: Int
 
     /// Creates a producer.
     ///
@@ -20,20 +26,13 @@ public final class KafkaProducer: @unchecked Sendable {
     /// - Throws: `KafkaError` naming the invalid property, or librdkafka's reason when the
     ///   properties do not fit together.
     public init(configuration: [String: String]) throws {
-        client = try RDKafkaClient(kind: .producer, properties: configuration)
+        let client = try RDKafkaClient(kind: .producer, properties: configuration)
+        maximumMessageBytes = client.maximumMessageBytes
+        state = LockedValue(.open(client))
     }
 
     deinit {
         close()
-    }
-
-    /// The largest record this producer accepts, in bytes, from the configuration's
-    /// `message.max.bytes` (librdkafka's default is 1,000,000).
-    ///
-    /// librdkafka compares it with the record's size on the wire: key, value, headers and about
-    /// 40 bytes of framing. The broker's own limit may be lower.
-    public var maximumMessageBytes: Int {
-        client.maximumMessageBytes
     }
 
     // MARK: - Sending
@@ -45,7 +44,7 @@ public final class KafkaProducer: @unchecked Sendable {
     ///   never runs: `KafkaErrorCode.messageSizeTooLarge` when it exceeds `maximumMessageBytes`,
     ///   `KafkaErrorCode.queueFull` when the queue is full (poll, then send again), or a fatal error.
     public func send(_ record: ProducerRecord, onDelivery: @escaping (Result<DeliveryReport, KafkaError>) -> Void) throws {
-        try ensureOpen()
+        let client = try openClient()
         try client.throwFatalError()
         try client.produce(record, context: RDKafkaDeliveryContext(onDelivery: onDelivery))
     }
@@ -54,7 +53,7 @@ public final class KafkaProducer: @unchecked Sendable {
     ///
     /// Call it regularly: delivery callbacks run only here and in `flush`.
     public func poll(timeoutMilliseconds: Int) {
-        guard state.withLock({ $0 }) == .open else {
+        guard case .open(let client) = state.withLock({ $0 }) else {
             return
         }
         client.poll(timeoutMilliseconds: timeoutMilliseconds)
@@ -63,8 +62,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Waits until every record sent so far was delivered or failed, running their callbacks.
     /// - Throws: `KafkaError` with `KafkaErrorCode.timedOut` when records remain after the timeout.
     public func flush(timeoutMilliseconds: Int) throws {
-        try ensureOpen()
-        try client.flush(timeoutMilliseconds: timeoutMilliseconds)
+        try openClient().flush(timeoutMilliseconds: timeoutMilliseconds)
     }
 
     // MARK: - Lifecycle
@@ -74,19 +72,22 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Their callbacks run here with `KafkaErrorCode.purgeQueue` or `purgeInflight`. Call
     /// `flush` first to wait for delivery instead.
     public func close() {
-        let wasOpen = state.withLock { state in
+        let client: RDKafkaClient? = state.withLock { state in
             defer { state = .closed }
-            return state == .open
+            if case .open(let client) = state {
+                return client
+            }
+            return nil
         }
-        guard wasOpen else {
-            return
-        }
-        client.purgeAndServe(timeoutMilliseconds: 5_000)
+        client?.purgeAndServe(timeoutMilliseconds: 5_000)
     }
 
-    private func ensureOpen() throws {
-        guard state.withLock({ $0 }) == .open else {
-            throw KafkaError.closed("producer")
+    private func openClient() throws -> RDKafkaClient {
+        try state.withLock { state in
+            guard case .open(let client) = state else {
+                throw KafkaError.closed("producer")
+            }
+            return client
         }
     }
 }

@@ -1,11 +1,13 @@
 /// librdkafka's in-process mock Kafka cluster (rdkafka_mock.h): brokers that listen on
 /// loopback ports, for tests and local runs without a real cluster.
 ///
-/// The mock serves produce, fetch, metadata, consumer groups, offset commits, idempotent
-/// producers and topic creation, and lets a test inject errors and take brokers down. It is not
-/// a real broker: it keeps at most 5 MiB or 100,000 record batches per partition and silently
-/// drops the oldest batches beyond that (librdkafka 2.x, rdkafka_mock.c), so long runs lose
-/// early records, and a topic that a producer names is created on the fly with default settings.
+/// The mock serves produce, fetch, metadata, consumer groups, offset commits and idempotent
+/// producers, and lets a test inject errors and take brokers down. It is not a real broker:
+/// - It keeps at most 5 MiB or 100,000 record batches per partition and silently drops the
+///   oldest batches beyond that (librdkafka 2.x, rdkafka_mock.c), so long runs lose early records.
+/// - It has no CreateTopics handler, so `KafkaAdmin.createTopics` times out for a topic that
+///   does not exist yet. Create topics with `createTopic(_:partitions:replicationFactor:)`;
+///   a topic that a producer names is also created on the fly, with default settings.
 public final class MockKafkaCluster: @unchecked Sendable {
     private let cluster: RDKafkaMockCluster
 

@@ -1,11 +1,20 @@
 import CRdKafka
-import Foundation
 
 // MARK: - Admin and metadata calls
 
 extension RDKafkaClient {
+    /// Creates the topics that the cluster's metadata does not list yet.
+    ///
+    /// Asking the metadata first keeps the call idempotent for a principal without the CREATE
+    /// permission: Kafka checks that permission before it reports `TOPIC_ALREADY_EXISTS`.
     func createTopics(_ topics: [NewTopic], timeoutMilliseconds: Int) throws {
-        let newTopics = try topics.map(RDKafkaClient.makeNewTopic)
+        let existing = try topicMetadata(timeoutMilliseconds: timeoutMilliseconds)
+        let missing = topics.filter { existing[$0.name] == nil }
+        guard !missing.isEmpty else {
+            return
+        }
+
+        let newTopics = try missing.map(RDKafkaClient.makeNewTopic)
         defer { newTopics.forEach { rd_kafka_NewTopic_destroy($0) } }
 
         let options = try makeOptions(timeoutMilliseconds: timeoutMilliseconds)
@@ -21,38 +30,47 @@ extension RDKafkaClient {
         guard let event = rd_kafka_queue_poll(queue, Int32(clamping: timeoutMilliseconds + 1_000)) else {
             throw KafkaError(
                 responseError: RD_KAFKA_RESP_ERR__TIMED_OUT,
-                reason: "Creating topics \(topics.map(\.name)) timed out after \(timeoutMilliseconds) ms; check that the brokers are reachable."
+                reason: "Creating topics \(missing.map(\.name)) timed out after \(timeoutMilliseconds) ms; check that the brokers are reachable."
             )
         }
         defer { rd_kafka_event_destroy(event) }
 
-        try throwFirstTopicError(of: event)
+        try throwFirstTopicError(of: event, creating: missing)
     }
 
     func partitionCount(topic: String, timeoutMilliseconds: Int) throws -> Int? {
+        try topicMetadata(timeoutMilliseconds: timeoutMilliseconds)[topic]
+    }
+
+    /// Returns the partition count of every topic the cluster lists, from one metadata request
+    /// for all topics, which never creates a topic even where `auto.create.topics.enable` is set.
+    /// - Throws: `KafkaError` when a topic's metadata carries an error other than "unknown topic".
+    private func topicMetadata(timeoutMilliseconds: Int) throws -> [String: Int] {
         var metadata: UnsafePointer<rd_kafka_metadata>?
         let code = rd_kafka_metadata(handle, 1, nil, &metadata, Int32(clamping: timeoutMilliseconds))
         try throwIfFailed(code, action: "read the cluster metadata within \(timeoutMilliseconds) ms")
         guard let metadata else {
-            return nil
+            return [:]
         }
         defer { rd_kafka_metadata_destroy(metadata) }
 
+        var partitionCounts: [String: Int] = [:]
         let topics = UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt))
-        guard let entry = topics.first(where: { String(cString: $0.topic) == topic }) else {
-            return nil
+        for entry in topics {
+            let name = String(cString: entry.topic)
+            switch entry.err {
+            case RD_KAFKA_RESP_ERR_NO_ERROR:
+                partitionCounts[name] = Int(entry.partition_cnt)
+            case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+                continue
+            default:
+                throw KafkaError(
+                    responseError: entry.err,
+                    reason: "The metadata of topic '\(name)' reports \(String(cString: rd_kafka_err2str(entry.err)))"
+                )
+            }
         }
-        switch entry.err {
-        case RD_KAFKA_RESP_ERR_NO_ERROR:
-            return Int(entry.partition_cnt)
-        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-            return nil
-        default:
-            throw KafkaError(
-                responseError: entry.err,
-                reason: "The metadata of topic '\(topic)' reports \(String(cString: rd_kafka_err2str(entry.err)))"
-            )
-        }
+        return partitionCounts
     }
 
     // MARK: - Parts
@@ -98,11 +116,11 @@ extension RDKafkaClient {
         return options
     }
 
-    private func throwFirstTopicError(of event: OpaquePointer) throws {
+    private func throwFirstTopicError(of event: OpaquePointer, creating topics: [NewTopic]) throws {
         let code = rd_kafka_event_error(event)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
             let text = rd_kafka_event_error_string(event).map { String(cString: $0) } ?? ""
-            throw KafkaError(responseError: code, reason: "Failed to create topics: \(text)")
+            throw KafkaError(responseError: code, reason: "Failed to create topics \(topics.map(\.name)): \(text)")
         }
         guard let result = rd_kafka_event_CreateTopics_result(event) else {
             throw KafkaError(responseError: RD_KAFKA_RESP_ERR__FAIL, reason: "librdkafka returned no result for the topic creation.")
