@@ -1,1 +1,4 @@
-print("status-ingest")
+import Foundation
+import StatusIngest
+
+exit(StatusIngestCommand.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,51 @@
+import Foundation
+import Kafka
+
+/// Reads a dead-letter topic from its beginning to its current end, outside any consumer group.
+public enum DeadLetterReader {
+    /// Dead-letter records by the error code in their `dlq.error.code` header.
+    public static func countByCode(topic: String, kafkaProperties: [String: String]) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        try read(topic: topic, kafkaProperties: kafkaProperties) { message in
+            let code = message.headers.last { $0.key == DeadLetterHeader.errorCode }?.value
+                .flatMap { String(validating: $0, as: UTF8.self) } ?? "(no code header)"
+            counts[code, default: 0] += 1
+        }
+        return counts
+    }
+
+    /// Calls `body` for every record of `topic`, partition by partition in offset order.
+    public static func read(topic: String, kafkaProperties: [String: String], _ body: (KafkaMessage) throws -> Void) throws {
+        var properties = KafkaRoles.consumerProperties(kafkaProperties)
+        properties["group.id"] = "status-ingest-reader-\(UUID().uuidString.lowercased())"
+        properties["enable.auto.commit"] = "false"
+        properties["auto.offset.reset"] = "earliest"
+        let admin = try KafkaAdmin(configuration: KafkaRoles.producerProperties(kafkaProperties))
+        guard let partitionCount = try admin.partitionCount(topic: topic, timeoutMilliseconds: 10_000) else {
+            return
+        }
+        let consumer = try KafkaConsumer(configuration: properties)
+        defer { try? consumer.close() }
+
+        var remaining: [TopicPartition: Int64] = [:]
+        for partition in 0..<Int32(partitionCount) {
+            let topicPartition = TopicPartition(topic: topic, partition: partition)
+            let marks = try consumer.watermarks(topicPartition, timeoutMilliseconds: 10_000)
+            if marks.high > marks.low { remaining[topicPartition] = marks.high }
+        }
+        guard !remaining.isEmpty else { return }
+        try consumer.subscribe(topics: [topic])
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !remaining.isEmpty {
+            guard ContinuousClock.now < deadline else {
+                throw KafkaError(code: KafkaErrorCode.timedOut, name: "_TIMED_OUT",
+                                 reason: "reading \(topic) did not reach its end within 120 s", isRetriable: true, isFatal: false)
+            }
+            guard let message = try consumer.poll(timeoutMilliseconds: 200) else { continue }
+            try body(message)
+            if let end = remaining[message.topicPartition], message.offset + 1 >= end {
+                remaining[message.topicPartition] = nil
+            }
+        }
+    }
+}

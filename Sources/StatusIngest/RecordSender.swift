@@ -1,0 +1,42 @@
+import Kafka
+
+/// Sends records to a topic in order and waits until the broker acknowledged each one.
+enum RecordSender {
+    struct Result {
+        var sent = 0
+        var failed = 0
+        var firstError: KafkaError?
+    }
+
+    static func send(_ records: [EventFile.Record], topic: String, producer: KafkaProducer) throws -> Result {
+        let outcome = SendOutcome()
+        for record in records {
+            let producerRecord = ProducerRecord(topic: topic, key: record.key, value: record.value, headers: record.headers)
+            while true {
+                do {
+                    try producer.send(producerRecord) { delivery in outcome.note(delivery) }
+                    break
+                } catch let error as KafkaError where error.code == KafkaErrorCode.queueFull {
+                    // The local queue is full: serve delivery reports to make room, then send again.
+                    producer.poll(timeoutMilliseconds: 100)
+                }
+            }
+            producer.poll(timeoutMilliseconds: 0)
+        }
+        try producer.flush(timeoutMilliseconds: 120_000)
+        return outcome.result
+    }
+}
+
+private final class SendOutcome {
+    private(set) var result = RecordSender.Result()
+
+    func note(_ delivery: Swift.Result<DeliveryReport, KafkaError>) {
+        switch delivery {
+        case .success: result.sent += 1
+        case .failure(let error):
+            result.failed += 1
+            if result.firstError == nil { result.firstError = error }
+        }
+    }
+}

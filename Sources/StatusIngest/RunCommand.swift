@@ -1,0 +1,69 @@
+import Foundation
+import Kafka
+import StatusStore
+
+/// `status-ingest run`: the worker.
+enum RunCommand {
+    static func run(_ arguments: [String], configuration: Configuration, logger: Logger) throws -> Int32 {
+        let parsed = try CommandLineArguments(arguments, flags: ["until-drained"], options: [])
+        guard parsed.positionals.isEmpty else {
+            throw UsageError("run takes no arguments, found '\(parsed.positionals[0])'")
+        }
+
+        var kafka = configuration.kafkaProperties
+        var embedded: MockKafkaCluster?
+        if configuration.usesEmbeddedBroker {
+            let cluster = try EmbeddedBroker.start(configuration: configuration, logger: logger)
+            kafka["bootstrap.servers"] = cluster.bootstrapServers
+            embedded = cluster
+        }
+        defer { embedded?.close() }
+
+        let store = try StoreFactory.open(url: try configuration.storeURL)
+        defer { store.close() }
+        try store.migrate()
+
+        let stopSignal = StopSignal()
+        stopSignal.installSignalHandlers { signalNumber in
+            logger.info("stop requested", ["signal": .string(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT")])
+        }
+        let worker = try IngestWorker(
+            options: try workerOptions(configuration, untilDrained: parsed.flags.contains("until-drained")),
+            kafkaProperties: kafka, store: store, logger: logger, stopSignal: stopSignal)
+        _ = try worker.run()
+        return 0
+    }
+
+    static func workerOptions(_ configuration: Configuration, untilDrained: Bool) throws -> IngestWorker.Options {
+        func milliseconds(_ key: String) throws -> Duration {
+            .milliseconds(try configuration.integer(key, range: 0...Int.max))
+        }
+        return IngestWorker.Options(
+            ingestTopic: configuration.ingestTopic,
+            deadLetterTopic: configuration.deadLetterTopic,
+            pollMaxRecords: try configuration.integer("ingest.poll.max.records", range: 1...1_000_000),
+            pollMaxWait: try milliseconds("ingest.poll.max.wait.ms"),
+            retry: RetryPolicy(
+                initialBackoff: try milliseconds("ingest.retry.initial.backoff.ms"),
+                maximumBackoff: try milliseconds("ingest.retry.max.backoff.ms"),
+                budget: try milliseconds("ingest.retry.budget.ms")),
+            shutdownTimeout: try milliseconds("ingest.shutdown.timeout.ms"),
+            untilDrained: untilDrained)
+    }
+}
+
+/// The in-process mock cluster that `kafka.bootstrap.servers=embedded` asks for.
+enum EmbeddedBroker {
+    static func start(configuration: Configuration, logger: Logger, brokers: Int = 1) throws -> MockKafkaCluster {
+        let cluster = try MockKafkaCluster(brokerCount: brokers)
+        let partitions = try configuration.integer("ingest.topic.partitions", range: 1...10_000)
+        for topic in [configuration.ingestTopic, configuration.deadLetterTopic] {
+            try cluster.createTopic(topic, partitions: partitions)
+        }
+        logger.info("mock cluster started", [
+            "bootstrap_servers": .string(cluster.bootstrapServers), "brokers": .int(brokers),
+            "topics": .string("\(configuration.ingestTopic),\(configuration.deadLetterTopic)"), "partitions": .int(partitions),
+        ])
+        return cluster
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// What a run of the worker did, for its closing log line and the quick start's summary.
+public struct RunReport: Sendable {
+    public var recordsRead = 0
+    public var recordsApplied = 0
+    public var duplicates = 0
+    public var historyRows = 0
+    public var deadLettersByCode: [String: Int] = [:]
+    public var storeRetries = 0
+    public var deadLetterRetries = 0
+    /// From the first record consumed to the last offset stored.
+    public private(set) var firstRecordAt: ContinuousClock.Instant?
+    public private(set) var lastCommitAt: ContinuousClock.Instant?
+    public private(set) var stoppedAt: ContinuousClock.Instant?
+
+    public init() {}
+
+    public var deadLetters: Int { deadLettersByCode.values.reduce(0, +) }
+
+    /// Seconds from the first record consumed to the last chunk done, or nil before any record.
+    public var activeSeconds: Double? {
+        guard let firstRecordAt, let lastCommitAt else { return nil }
+        let elapsed = lastCommitAt - firstRecordAt
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    mutating func noteFirstRecord() {
+        if firstRecordAt == nil { firstRecordAt = .now }
+    }
+
+    mutating func noteLastCommit() { lastCommitAt = .now }
+
+    mutating func noteStop() { stoppedAt = .now }
+}

@@ -1,1 +1,0 @@
-// The worker: poll, decode, validate, group, apply, dead-letter, commit.

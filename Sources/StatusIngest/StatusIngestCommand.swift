@@ -1,0 +1,130 @@
+import Foundation
+import Kafka
+import StatusStore
+
+/// The `status-ingest` command line: reads global options, loads the configuration and runs one command.
+public enum StatusIngestCommand {
+    static let usage = """
+        usage: status-ingest [--config FILE] [--set KEY=VALUE]... COMMAND [OPTIONS]
+
+        Reads task-status updates from Kafka and records them in the store, dead-lettering
+        records that can never be applied.
+
+        commands:
+          run [--until-drained]           consume until SIGINT/SIGTERM; with --until-drained, exit 0
+                                          once every assigned partition is caught up and committed
+          dev-broker [--partitions N]     start librdkafka's mock cluster on loopback, create the
+                     [--brokers N]        topics, print the bootstrap address, run until stopped
+          produce FILE [--topic TOPIC]    send the records of an NDJSON file ({"key", "value" or
+                                          "value_base64"}) in file order (default: ingest.topic)
+          store migrate                   create or upgrade the store's schema
+          store import-executions FILE    load flow executions from NDJSON, one a line
+          store stats                     print the store's figures as JSON
+          demo [--sample DIR] [--store URL]
+                                          run a sample end to end on an embedded broker and a fresh
+                                          store, print a summary, and compare it with the sample's
+                                          expected.json (exit 1 when they differ)
+          config show                     print every setting, its value and where it came from
+                                          (secrets masked)
+          version                         print the version
+
+        global options:
+          --config FILE      properties file (default: $STATUS_INGEST_CONFIG, else
+                             config/status-ingest.properties when it exists, else built-in defaults)
+          --set KEY=VALUE    override one setting, after the file and the environment
+        """
+
+    /// Runs the command line `arguments` (without the program name) and returns the exit status.
+    public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
+        do {
+            return try dispatch(arguments, environment: environment)
+        } catch let error as UsageError {
+            printError("status-ingest: \(error.description)\nRun 'status-ingest help' for the commands and their options.")
+            return 2
+        } catch let error as ConfigurationError {
+            printError("status-ingest: configuration: \(error.description)")
+            return 2
+        } catch {
+            printError("status-ingest: \(error)")
+            return 1
+        }
+    }
+
+    static func dispatch(_ arguments: [String], environment: [String: String]) throws -> Int32 {
+        var configPath: String?
+        var overrides: [(String, String)] = []
+        var rest = arguments[...]
+        while let first = rest.first, first.hasPrefix("--") {
+            rest = rest.dropFirst()
+            let (name, inline) = splitOption(first)
+            switch name {
+            case "--config":
+                guard let value = inline ?? rest.popFirst() else { throw UsageError("option --config needs a file path") }
+                configPath = value
+            case "--set":
+                guard let value = inline ?? rest.popFirst(), let equals = value.firstIndex(of: "=") else {
+                    throw UsageError("option --set needs KEY=VALUE")
+                }
+                overrides.append((String(value[..<equals]), String(value[value.index(after: equals)...])))
+            case "--help":
+                print(usage)
+                return 0
+            case "--version":
+                print(StatusIngestVersion.current)
+                return 0
+            default:
+                throw UsageError("unknown option \(first)")
+            }
+        }
+        guard let command = rest.popFirst() else {
+            print(usage)
+            return 2
+        }
+        if command == "help" {
+            print(usage)
+            return 0
+        }
+        if command == "version" {
+            print(StatusIngestVersion.current)
+            return 0
+        }
+
+        var configuration = try Configuration.load(path: configPath, environment: environment)
+        for (key, value) in overrides {
+            configuration.set(key, value, origin: "--set")
+        }
+        try configuration.validate()
+        let logger = Logger(level: try configuration.logLevel, format: try configuration.logFormat)
+        KafkaLog.setHandler { level, facility, message in
+            logger.log(level >= .warning ? .warning : .debug, "librdkafka: \(message)", ["facility": .string(facility)])
+        }
+
+        let arguments = Array(rest)
+        switch command {
+        case "run": return try RunCommand.run(arguments, configuration: configuration, logger: logger)
+        case "dev-broker": return try BrokerCommands.devBroker(arguments, configuration: configuration, logger: logger)
+        case "produce": return try BrokerCommands.produce(arguments, configuration: configuration, logger: logger)
+        case "store": return try StoreCommands.run(arguments, configuration: configuration, logger: logger)
+        case "demo": return try DemoCommand.run(arguments, configuration: configuration, logger: logger)
+        case "config": return try configCommand(arguments, configuration: configuration)
+        default: throw UsageError("unknown command '\(command)'")
+        }
+    }
+
+    private static func configCommand(_ arguments: [String], configuration: Configuration) throws -> Int32 {
+        guard arguments == ["show"] else { throw UsageError("expected 'config show'") }
+        for entry in configuration.describe() {
+            print("\(entry.key)=\(entry.value)    # \(entry.origin)")
+        }
+        return 0
+    }
+
+    private static func splitOption(_ argument: String) -> (String, String?) {
+        guard let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
+        return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
+    }
+
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import StatusStore
+
+/// `status-ingest store migrate | import-executions FILE | stats`.
+enum StoreCommands {
+    static func run(_ arguments: [String], configuration: Configuration, logger: Logger) throws -> Int32 {
+        guard let subcommand = arguments.first else {
+            throw UsageError("store needs a subcommand: migrate, import-executions FILE or stats")
+        }
+        let rest = Array(arguments.dropFirst())
+        let store = try StoreFactory.open(url: try configuration.storeURL)
+        defer { store.close() }
+
+        switch subcommand {
+        case "migrate":
+            guard rest.isEmpty else { throw UsageError("store migrate takes no arguments") }
+            try store.migrate()
+            logger.info("schema is up to date", ["store": .string(Configuration.redactingURLPassword(try configuration.storeURL))])
+        case "import-executions":
+            guard rest.count == 1 else { throw UsageError("store import-executions needs exactly one NDJSON file") }
+            let executions = try ExecutionFile.load(path: rest[0])
+            try store.migrate()
+            let written = try store.importExecutions(executions)
+            logger.info("flow executions imported", ["file": .string(rest[0]), "executions": .int(written)])
+        case "stats":
+            guard rest.isEmpty else { throw UsageError("store stats takes no arguments") }
+            print(statsJSON(try store.stats()))
+        default:
+            throw UsageError("unknown store subcommand '\(subcommand)': expected migrate, import-executions FILE or stats")
+        }
+        return 0
+    }
+
+    static func statsJSON(_ stats: StoreStats) -> String {
+        """
+        {
+          "history_rows": \(stats.historyRows),
+          "task_states": \(stats.taskStates),
+          "task_states_sha256": "\(stats.taskStatesSHA256)",
+          "executions_awaiting_input": \(stats.executionsAwaitingInput),
+          "executions": \(stats.executions)
+        }
+        """
+    }
+}
