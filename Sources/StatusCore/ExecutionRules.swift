@@ -26,7 +26,7 @@ public enum ExecutionRules {
         let lookups = record.updates.count * execution.taskNames.count
         if lookups <= 64 {
             let unknown = unknownTaskNames(in: record.updates) { name in
-                execution.taskNames.contains { $0.utf8.elementsEqual(name.utf8) }
+                execution.taskNames.contains { ExactText.equal($0, name) }
             }
             return unknownTaskNamesError(unknown)
         }
@@ -57,7 +57,7 @@ public enum ExecutionRules {
         if anyTaskAwaitingInput {
             return awaitingInput
         }
-        if current.utf8.elementsEqual(awaitingInput.utf8) {
+        if ExactText.equal(current, awaitingInput) {
             return running
         }
         return current

@@ -8,7 +8,7 @@ extension JSONValue {
     /// not by Swift's canonical equivalence, so that "é" and "e" followed by U+0301 stay different keys.
     public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
-        for member in members.reversed() where member.key.utf8.elementsEqual(key.utf8) {
+        for member in members.reversed() where ExactText.equal(member.key, key) {
             return member.value
         }
         return nil

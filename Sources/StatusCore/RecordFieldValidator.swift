@@ -10,7 +10,7 @@ struct RecordFieldValidator {
     mutating func validate(_ members: [JSONMember]) -> StatusUpdateRecord? {
         let fields = RecordMembers(members)
 
-        let flowExecutionID = uuid(fields.flowExecutionID, at: ["flow_execution_id"], required: true)
+        let flowExecutionID = uuid(fields.flowExecutionID, at: FieldLocation("flow_execution_id"), required: true)
 
         let form: RecordForm
         var updates: [TaskStatusUpdate]?
@@ -19,18 +19,17 @@ struct RecordFieldValidator {
             updates = batchUpdates(statuses)
         } else {
             form = .single
-            updates = update(taskName: fields.taskName, status: fields.status, at: [])
-                .map { [$0] }
+            updates = update(taskName: fields.taskName, status: fields.status, item: nil).map { [$0] }
         }
 
-        let organizationID = uuid(fields.organizationID, at: ["organization_id"], required: false)
+        let organizationID = uuid(fields.organizationID, at: FieldLocation("organization_id"), required: false)
         let eventID = text(
             fields.eventID,
-            at: [.key("body"), .key("event_id")],
+            at: FieldLocation("event_id"),
             presence: .optional,
             limits: 1...RecordDecoder.maximumEventIDLength
         )
-        let emittedAt = dateTime(fields.emittedAt, at: [.key("body"), .key("emitted_at")])
+        let emittedAt = dateTime(fields.emittedAt, at: FieldLocation("emitted_at"))
 
         guard issues.isEmpty, let flowExecutionID = flowExecutionID ?? nil, let updates else { return nil }
         return StatusUpdateRecord(
@@ -47,7 +46,7 @@ struct RecordFieldValidator {
 
     /// Checks the batch form's `statuses`: an array of 1 to 100 objects, each with `task_name` and `status`.
     private mutating func batchUpdates(_ statuses: JSONValue) -> [TaskStatusUpdate]? {
-        let location: [ValidationIssue.PathComponent] = [.key("body"), .key("statuses")]
+        let location = FieldLocation("statuses")
         guard case .array(let items) = statuses else {
             report(location, "Input should be a valid list", "list_type")
             return nil
@@ -71,13 +70,16 @@ struct RecordFieldValidator {
         var updates: [TaskStatusUpdate] = []
         updates.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
-            let itemLocation = location + [.index(index)]
             guard case .object(let members) = item else {
-                report(itemLocation, "Input should be a valid dictionary or object to extract fields from", "model_attributes_type")
+                report(
+                    FieldLocation(item: index, nil),
+                    "Input should be a valid dictionary or object to extract fields from",
+                    "model_attributes_type"
+                )
                 continue
             }
             let fields = RecordMembers(members)
-            if let update = update(taskName: fields.taskName, status: fields.status, at: [.key("statuses"), .index(index)]) {
+            if let update = update(taskName: fields.taskName, status: fields.status, item: index) {
                 updates.append(update)
             }
         }
@@ -85,22 +87,17 @@ struct RecordFieldValidator {
     }
 
     /// Checks `task_name` (required, 1 to 255 characters) and `status` (required, string of at most
-    /// 50 characters or null) at `body` followed by `prefix`.
-    private mutating func update(
-        taskName: JSONValue?,
-        status: JSONValue?,
-        at prefix: [ValidationIssue.PathComponent]
-    ) -> TaskStatusUpdate? {
-        let base: [ValidationIssue.PathComponent] = [.key("body")] + prefix
+    /// 50 characters or null) of the body, or of batch item `item`.
+    private mutating func update(taskName: JSONValue?, status: JSONValue?, item: Int?) -> TaskStatusUpdate? {
         let name = text(
             taskName,
-            at: base + [.key("task_name")],
+            at: FieldLocation(item: item, "task_name"),
             presence: .required,
             limits: 1...RecordDecoder.maximumTaskNameLength
         )
         let statusText = text(
             status,
-            at: base + [.key("status")],
+            at: FieldLocation(item: item, "status"),
             presence: .requiredNullable,
             limits: 0...RecordDecoder.maximumStatusLength
         )
@@ -127,7 +124,7 @@ struct RecordFieldValidator {
     /// Checks a string member: presence, type, length in Unicode scalars, and no U+0000.
     private mutating func text(
         _ value: JSONValue?,
-        at location: [ValidationIssue.PathComponent],
+        at location: FieldLocation,
         presence: Presence,
         limits: ClosedRange<Int>
     ) -> CheckedText {
@@ -153,27 +150,29 @@ struct RecordFieldValidator {
     }
 
     private static func lengthOrContentIssue(_ text: String, limits: ClosedRange<Int>) -> (message: String, type: String)? {
-        let utf8Count = text.utf8.count
-        // A scalar takes one to four bytes, so the byte count bounds the scalar count both ways.
-        if utf8Count > limits.upperBound || utf8Count < limits.lowerBound * 4 {
-            let length = text.unicodeScalars.count
-            if length < limits.lowerBound {
-                let unit = limits.lowerBound == 1 ? "character" : "characters"
-                return ("String should have at least \(limits.lowerBound) \(unit)", "string_too_short")
+        var text = text
+        return text.withUTF8 { bytes in
+            // A scalar takes one to four bytes, so the byte count bounds the scalar count both ways,
+            // and counting lead bytes counts scalars.
+            if bytes.count > limits.upperBound || bytes.count < limits.lowerBound * 4 {
+                let length = bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+                if length < limits.lowerBound {
+                    let unit = limits.lowerBound == 1 ? "character" : "characters"
+                    return ("String should have at least \(limits.lowerBound) \(unit)", "string_too_short")
+                }
+                if length > limits.upperBound {
+                    return ("String should have at most \(limits.upperBound) characters", "string_too_long")
+                }
             }
-            if length > limits.upperBound {
-                return ("String should have at most \(limits.upperBound) characters", "string_too_long")
+            if let start = bytes.baseAddress, memchr(start, 0, bytes.count) != nil {
+                return ("String should not contain the NUL character (U+0000)", "string_contains_nul")
             }
+            return nil
         }
-        if text.utf8.contains(0) {
-            return ("String should not contain the NUL character (U+0000)", "string_contains_nul")
-        }
-        return nil
     }
 
-    /// Checks a UUID member at `body.<name>`. Returns `.some(nil)` for an absent or null optional member.
-    private mutating func uuid(_ value: JSONValue?, at name: [String], required: Bool) -> UUID?? {
-        let location = [ValidationIssue.PathComponent.key("body")] + name.map { .key($0) }
+    /// Checks a UUID member of the body. Returns `.some(nil)` for an absent or null optional member.
+    private mutating func uuid(_ value: JSONValue?, at location: FieldLocation, required: Bool) -> UUID?? {
         switch value {
         case nil:
             if required {
@@ -205,7 +204,7 @@ struct RecordFieldValidator {
     }
 
     /// Checks `emitted_at`: absent, null, or an RFC 3339 date-time with an offset.
-    private mutating func dateTime(_ value: JSONValue?, at location: [ValidationIssue.PathComponent]) -> Date?? {
+    private mutating func dateTime(_ value: JSONValue?, at location: FieldLocation) -> Date?? {
         switch value {
         case nil, .null?:
             return .some(nil)
@@ -226,8 +225,37 @@ struct RecordFieldValidator {
         }
     }
 
-    private mutating func report(_ location: [ValidationIssue.PathComponent], _ message: String, _ type: String) {
-        issues.append(ValidationIssue(location: location, message: message, type: type))
+    private mutating func report(_ location: FieldLocation, _ message: String, _ type: String) {
+        issues.append(ValidationIssue(location: location.path, message: message, type: type))
+    }
+}
+
+/// Where a checked field sits: a member of the body, or of item `item` of `statuses`.
+///
+/// The `loc` array is built only when an issue is reported, so valid records allocate none.
+private struct FieldLocation {
+    var item: Int?
+    var name: String?
+
+    init(_ name: String) {
+        self.item = nil
+        self.name = name
+    }
+
+    init(item: Int?, _ name: String?) {
+        self.item = item
+        self.name = name
+    }
+
+    var path: [ValidationIssue.PathComponent] {
+        var path: [ValidationIssue.PathComponent] = [.key("body")]
+        if let item {
+            path += [.key("statuses"), .index(item)]
+        }
+        if let name {
+            path.append(.key(name))
+        }
+        return path
     }
 }
 
@@ -246,25 +274,32 @@ struct RecordMembers {
 
     init(_ members: [JSONMember]) {
         for member in members {
-            let name = member.key.utf8
-            switch name.count {
-            case 6 where name.elementsEqual("status".utf8):
-                status = member.value
-            case 8 where name.elementsEqual("event_id".utf8):
-                eventID = member.value
-            case 8 where name.elementsEqual("statuses".utf8):
-                statuses = member.value
-            case 9 where name.elementsEqual("task_name".utf8):
-                taskName = member.value
-            case 10 where name.elementsEqual("emitted_at".utf8):
-                emittedAt = member.value
-            case 15 where name.elementsEqual("organization_id".utf8):
-                organizationID = member.value
-            case 17 where name.elementsEqual("flow_execution_id".utf8):
-                flowExecutionID = member.value
-            default:
-                continue
+            var name = member.key
+            name.withUTF8 { bytes in
+                switch bytes.count {
+                case 6 where Self.equal(bytes, "status"):
+                    status = member.value
+                case 8 where Self.equal(bytes, "event_id"):
+                    eventID = member.value
+                case 8 where Self.equal(bytes, "statuses"):
+                    statuses = member.value
+                case 9 where Self.equal(bytes, "task_name"):
+                    taskName = member.value
+                case 10 where Self.equal(bytes, "emitted_at"):
+                    emittedAt = member.value
+                case 15 where Self.equal(bytes, "organization_id"):
+                    organizationID = member.value
+                case 17 where Self.equal(bytes, "flow_execution_id"):
+                    flowExecutionID = member.value
+                default:
+                    break
+                }
             }
         }
+    }
+
+    /// Whether `bytes` are exactly `name`'s UTF-8, which has the same length.
+    private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+        memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0
     }
 }

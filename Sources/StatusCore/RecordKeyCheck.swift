@@ -11,6 +11,12 @@ enum RecordKeyCheck {
     static func check(key: [UInt8]?, against flowExecutionID: UUID) -> ContractError? {
         guard let key, !key.isEmpty else { return nil }
 
+        // The common case, a matching key, allocates nothing.
+        let keyID = UUIDText.parseCanonical(utf8: key)
+        if keyID == flowExecutionID {
+            return nil
+        }
+
         let bodyID = UUIDText.canonicalLowercase(flowExecutionID)
         let keyText = String(decoding: key, as: UTF8.self)
         let details: JSONValue = .object([
@@ -26,7 +32,7 @@ enum RecordKeyCheck {
             )
         }
 
-        guard let keyID = UUIDText.parseCanonical(utf8: key) else {
+        guard keyID != nil else {
             return .badRequest(
                 "Record key '\(quoted(keyText))' is not a flow execution id in canonical UUID form:"
                     + " expected the body's flow_execution_id '\(bodyID)'",
@@ -34,14 +40,11 @@ enum RecordKeyCheck {
             )
         }
 
-        guard keyID == flowExecutionID else {
-            return .badRequest(
-                "Record key '\(quoted(keyText))' names another flow execution than the body's"
-                    + " flow_execution_id '\(bodyID)'",
-                details: details
-            )
-        }
-        return nil
+        return .badRequest(
+            "Record key '\(quoted(keyText))' names another flow execution than the body's"
+                + " flow_execution_id '\(bodyID)'",
+            details: details
+        )
     }
 
     private static func quoted(_ text: String) -> String {

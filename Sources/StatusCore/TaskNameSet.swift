@@ -34,7 +34,7 @@ struct ExactName: Hashable, Sendable {
     }
 
     static func == (left: ExactName, right: ExactName) -> Bool {
-        left.text.utf8.elementsEqual(right.text.utf8)
+        ExactText.equal(left.text, right.text)
     }
 
     func hash(into hasher: inout Hasher) {

@@ -1,0 +1,21 @@
+import Foundation
+
+/// Byte-exact comparison of strings.
+///
+/// Swift's `==` on `String` uses canonical equivalence, so "é" (U+00E9) equals "e" followed by
+/// U+0301. The platform (Python) and the databases compare code points, so the contract's names
+/// and statuses must compare their UTF-8 bytes instead.
+enum ExactText {
+    /// Whether `left` and `right` have the same UTF-8 bytes.
+    static func equal(_ left: String, _ right: String) -> Bool {
+        var left = left
+        var right = right
+        return left.withUTF8 { leftBytes in
+            right.withUTF8 { rightBytes in
+                guard leftBytes.count == rightBytes.count else { return false }
+                guard let leftStart = leftBytes.baseAddress, let rightStart = rightBytes.baseAddress else { return true }
+                return memcmp(leftStart, rightStart, leftBytes.count) == 0
+            }
+        }
+    }
+}
