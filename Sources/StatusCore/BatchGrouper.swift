@@ -9,7 +9,7 @@ public enum BatchGrouper {
     /// Each execution's records keep their order and are packed greedily: a record that would push
     /// the current batch past the limit starts the next batch. A record is never split, so a record of
     /// 100 updates is a batch of its own. Executions appear in the order of their first record, each
-    /// with its batches in order; records of different executions are independent, so interleaving
+    /// with its batches in order. Records of different executions are independent, so interleaving
     /// them differently from the input changes no outcome.
     public static func group(_ records: [PendingRecord]) -> [ExecutionBatch] {
         var batchesByExecution: [[ExecutionBatch]] = []

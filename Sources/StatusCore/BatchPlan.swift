@@ -1,4 +1,4 @@
-/// What applying updates to one flow execution writes: the history rows and each task's new current
+/// The writes that apply updates to one flow execution: the history rows and each task's new current
 /// state. The store carries the plan out inside its transaction.
 public struct BatchPlan: Sendable, Hashable {
     /// One row per update, in update order, with increasing ids and non-decreasing `createdAt`.

@@ -1,7 +1,7 @@
 // MARK: - The contract's errors
 
 extension ContractError {
-    /// The one answer for an execution that does not exist, is deleted, or belongs to another
+    /// The one error for an execution that does not exist, is deleted, or belongs to another
     /// organization: 404 `not_found` without details, so that no tenant learns of another's executions.
     public static let flowExecutionNotFound = ContractError(
         code: .notFound,
@@ -10,9 +10,9 @@ extension ContractError {
         httpStatus: 404
     )
 
-    /// A 422 `validation_error` listing every bad field in `details`.
+    /// Makes a 422 `validation_error` listing every bad field in `details`.
     ///
-    /// The message names the first issue, so that a log line alone says what to fix.
+    /// The message names the first issue, so that a log line alone shows what to fix.
     public static func validationFailed(_ issues: [ValidationIssue]) -> ContractError {
         var message = "Request validation failed"
         if let first = issues.first {
@@ -29,23 +29,24 @@ extension ContractError {
         )
     }
 
-    /// A 422 `validation_error` about the record value as a whole (missing, not UTF-8, not JSON, not
+    /// Makes a 422 `validation_error` about the record value as a whole (missing, not UTF-8, not JSON, not
     /// an object), with the one issue at location `["body"]` in `details`.
     public static func invalidValue(message: String, issue: ValidationIssue) -> ContractError {
         ContractError(code: .validationError, message: message, details: .array([issue.json]), httpStatus: 422)
     }
 
-    /// A 400 `bad_request`.
+    /// Makes a 400 `bad_request`.
     public static func badRequest(_ message: String, details: JSONValue = .null) -> ContractError {
         ContractError(code: .badRequest, message: message, details: details, httpStatus: 400)
     }
 
-    /// A 500 `repository_error`: the database failed, or rejected the record's own data (its message in `details`).
+    /// Makes a 500 `repository_error`: the database failed, or rejected the record's own data. In the
+    /// second case `details` carries the database's message.
     public static func repositoryError(_ message: String, details: JSONValue = .null) -> ContractError {
         ContractError(code: .repositoryError, message: message, details: details, httpStatus: 500)
     }
 
-    /// A 500 `internal_error`: anything the contract does not foresee.
+    /// Makes a 500 `internal_error`, for anything the contract does not foresee.
     public static func internalError(_ message: String, details: JSONValue = .null) -> ContractError {
         ContractError(code: .internalError, message: message, details: details, httpStatus: 500)
     }

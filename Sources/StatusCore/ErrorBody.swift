@@ -27,7 +27,7 @@ public struct ErrorBody: Sendable, Hashable {
         ])
     }
 
-    /// The body as compact JSON in UTF-8.
+    /// Writes the body as compact JSON in UTF-8.
     public func serialized() -> [UInt8] {
         json.serialized()
     }

@@ -6,7 +6,7 @@ import Foundation
 /// U+0301. The platform (Python) and the databases compare code points, so the contract's names
 /// and statuses must compare their UTF-8 bytes instead.
 enum ExactText {
-    /// Whether `left` and `right` have the same UTF-8 bytes.
+    /// Returns whether `left` and `right` have the same UTF-8 bytes.
     static func equal(_ left: String, _ right: String) -> Bool {
         var left = left
         var right = right

@@ -11,8 +11,8 @@ public enum ExecutionRules {
     /// Unknown task names beyond this many are counted, not listed, in the error message.
     private static let maximumNamesInMessage = 10
 
-    /// Checks `record` against `execution` (`nil` when the store has none) and returns the error
-    /// the endpoint would answer with, or `nil` when the record may be applied.
+    /// Checks `record` against `execution` (`nil` when the store has none). Returns the error the
+    /// endpoint would respond with, or `nil` when the record may be applied.
     ///
     /// A flow with many tasks is searched through a hash set built for the call. Callers that check
     /// many records of one execution can build a `TaskNameSet` once and use the other overload.
@@ -35,7 +35,7 @@ public enum ExecutionRules {
 
     /// Checks `record` against `execution` with its declared task names already in a set.
     ///
-    /// - Precondition: `declaredTaskNames` holds `execution.taskNames`.
+    /// - Precondition: `declaredTaskNames` contains exactly `execution.taskNames`.
     public static func check(
         _ record: StatusUpdateRecord,
         against execution: FlowExecution?,
@@ -65,8 +65,8 @@ public enum ExecutionRules {
 
     // MARK: - Steps
 
-    /// A deleted execution, or one of another organization than the record names, is "not found",
-    /// exactly like a missing one.
+    /// Returns `not_found` for a deleted execution, or one of another organization than the record
+    /// names, exactly as for a missing one.
     private static func checkOwnership(_ record: StatusUpdateRecord, of execution: FlowExecution) -> ContractError? {
         if execution.deleted {
             return .flowExecutionNotFound
@@ -77,7 +77,7 @@ public enum ExecutionRules {
         return nil
     }
 
-    /// The names not declared, each once, in the order they first appear.
+    /// Returns the names not declared, each once, in the order they first appear.
     private static func unknownTaskNames(
         in updates: [TaskStatusUpdate],
         isDeclared: (String) -> Bool

@@ -1,4 +1,4 @@
-/// Why a byte sequence is not a JSON document, and where the parser found out.
+/// The reason a byte sequence is not a JSON document, and the offset where the parser found out.
 public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The class of failure: callers map these to different error types.
     public enum Kind: Sendable, Hashable {

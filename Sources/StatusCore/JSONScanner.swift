@@ -431,7 +431,12 @@ struct JSONScanner {
         if byte < 0x80 {
             return describeCharacter(byte)
         }
-        let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2
+        var length = 2
+        if byte >= 0xF0 {
+            length = 4
+        } else if byte >= 0xE0 {
+            length = 3
+        }
         let end = min(offset + length, bytes.count)
         let text = makeString(offset..<end)
         guard let scalar = text.unicodeScalars.first else {

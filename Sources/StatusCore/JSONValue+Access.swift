@@ -1,7 +1,7 @@
 // MARK: - Reading values
 
 extension JSONValue {
-    /// The value of the member named `key` when this is an object, or `nil`.
+    /// Accesses the value of the member named `key` when this is an object, or `nil`.
     ///
     /// When a key appears more than once the last member wins, as with Python's `json` module, which is
     /// how the platform's endpoint reads a request body. Keys compare by their exact Unicode scalars,
@@ -14,7 +14,7 @@ extension JSONValue {
         return nil
     }
 
-    /// The element at `index` when this is an array and the index is in range, or `nil`.
+    /// Accesses the element at `index` when this is an array and the index is in range, or `nil`.
     public subscript(index: Int) -> JSONValue? {
         guard case .array(let elements) = self, elements.indices.contains(index) else { return nil }
         return elements[index]
@@ -85,7 +85,7 @@ extension JSONValue {
 // MARK: - Building values
 
 extension JSONValue {
-    /// A number from an integer, in its decimal text.
+    /// Makes a number from an integer, in its decimal text.
     public static func integer(_ value: some BinaryInteger) -> JSONValue {
         .number(String(value))
     }

@@ -3,8 +3,8 @@
 extension JSONValue {
     /// Writes the value as compact JSON in UTF-8: no whitespace, members in their stored order.
     ///
-    /// Strings escape `"`, `\` and the control characters U+0000 to U+001F (as `\n`, `\t` and so on,
-    /// or `\u00XX`); every other character is written as itself. Numbers are written as their literal text.
+    /// Strings escape `"`, `\` and the control characters U+0000 to U+001F, as `\n`, `\t` and so on,
+    /// or as `\u00XX`. Every other character is written as itself. Numbers are written as their literal text.
     public func serialized() -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(256)

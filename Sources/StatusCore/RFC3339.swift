@@ -126,7 +126,7 @@ public enum RFC3339 {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    /// The date of a day counted from 1970-01-01, by Howard Hinnant's `civil_from_days` algorithm.
+    /// Returns the date of a day counted from 1970-01-01, by Howard Hinnant's `civil_from_days` algorithm.
     private static func civilDate(daysSinceEpoch days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let shifted = days + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Turns a Kafka record's key and value into a `StatusUpdateRecord`, or the error the platform's
-/// endpoint would answer with.
+/// endpoint would respond with.
 ///
 /// The checks run in the endpoint's order and the first failing step decides:
 /// 1. the value: present, not empty, UTF-8, JSON, and a JSON object (422 `validation_error`);

@@ -230,7 +230,7 @@ struct RecordFieldValidator {
     }
 }
 
-/// Where a checked field sits: a member of the body, or of item `item` of `statuses`.
+/// The location of a checked field: a member of the body, or of item `item` of `statuses`.
 ///
 /// The `loc` array is built only when an issue is reported, so valid records allocate none.
 private struct FieldLocation {
@@ -298,7 +298,7 @@ struct RecordMembers {
         }
     }
 
-    /// Whether `bytes` are exactly `name`'s UTF-8, which has the same length.
+    /// Returns whether `bytes` are exactly `name`'s UTF-8, which has the same length.
     private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
         memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0
     }

@@ -7,7 +7,7 @@ enum RecordKeyCheck {
     private static let maximumQuotedLength = 100
 
     /// Returns a 400 `bad_request` when a non-empty key is not UTF-8, not a canonical UUID, or another
-    /// execution's id (compared as UUIDs, so case does not matter); otherwise `nil`.
+    /// execution's id, and `nil` otherwise. Ids compare as UUIDs, so case does not matter.
     static func check(key: [UInt8]?, against flowExecutionID: UUID) -> ContractError? {
         guard let key, !key.isEmpty else { return nil }
 

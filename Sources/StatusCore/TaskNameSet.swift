@@ -11,7 +11,7 @@ public struct TaskNameSet: Sendable {
         self.names = Set(names.map(ExactName.init))
     }
 
-    /// Whether `name` is in the set, byte for byte.
+    /// Returns whether `name` is in the set, byte for byte.
     public func contains(_ name: String) -> Bool {
         names.contains(ExactName(name))
     }

@@ -59,7 +59,7 @@ public struct ULID: Sendable, Hashable, Comparable, CustomStringConvertible {
         (left.high, left.low) < (right.high, right.low)
     }
 
-    /// The five bits starting at bit `shift` counted from the least significant bit of the 128.
+    /// Returns the five bits starting at bit `shift`, counted from the least significant of the 128.
     private func fiveBits(endingAt shift: Int) -> UInt8 {
         let value: UInt64
         if shift >= 64 {

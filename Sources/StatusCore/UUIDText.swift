@@ -2,8 +2,8 @@ import Foundation
 
 /// UUIDs as the contract writes them: the canonical 36-character 8-4-4-4-12 hexadecimal form.
 ///
-/// Parsing is strict where Foundation's `UUID(uuidString:)` is not: no braces, no `urn:uuid:` prefix,
-/// no 32-digit form, no surrounding whitespace. Hexadecimal digits may be either case.
+/// Parsing is strict: no braces, no `urn:uuid:` prefix, no 32-digit form, no surrounding
+/// whitespace. Hexadecimal digits may be either case.
 public enum UUIDText {
     /// Parses the canonical form, such as `0f8fad5b-d9cb-469f-a165-70867728950e` (any version, either case).
     public static func parseCanonical(_ text: String) -> UUID? {

@@ -4,8 +4,8 @@ import Foundation
 ///
 /// Layout: 48 bits of Unix time in milliseconds, the version, a 12-bit counter in `rand_a`
 /// (RFC 9562 section 6.2, method 1), the variant, and 62 random bits. Within one millisecond the
-/// counter increases; when it would overflow, or when the clock steps back, the generator keeps
-/// counting on its last timestamp, running slightly ahead of the clock instead of repeating or
+/// counter increases. When it would overflow, or when the clock steps back, the generator keeps
+/// counting on its last timestamp, so it runs slightly ahead of the clock instead of repeating or
 /// reordering ids. Ids of one generator therefore sort in creation order, as bytes and as text.
 /// Ids of different generators (other threads, other processes) are unique but only ordered
 /// to the millisecond.

@@ -10,7 +10,7 @@ public struct ValidationIssue: Sendable, Hashable {
 
     /// The path from the request body to the bad field, starting with `"body"`.
     public var location: [PathComponent]
-    /// What is wrong, in pydantic's wording, such as "String should have at most 255 characters".
+    /// The problem in pydantic's wording, such as "String should have at most 255 characters".
     public var message: String
     /// The pydantic error type, such as `missing`, `string_type` or `string_too_long`.
     public var type: String

@@ -31,7 +31,7 @@ final class BatchGrouperTests: XCTestCase {
         XCTAssertEqual(batches.map(offsets), [[0, 2, 4], [1, 3]])
     }
 
-    func testExecutionsAppearInTheOrderOfTheirFirstRecord() {
+    func testExecutionsOrderedByFirstRecord() {
         let records = [pending(executionB), pending(executionA), pending(executionB)]
         XCTAssertEqual(BatchGrouper.group(records).map(\.flowExecutionID), [executionB, executionA])
     }
@@ -42,7 +42,7 @@ final class BatchGrouperTests: XCTestCase {
         XCTAssertEqual(batches.first?.updateCount, 100)
     }
 
-    func testTheHundredAndFirstUpdateStartsANewBatch() {
+    func testHundredFirstUpdateStartsBatch() {
         let batches = BatchGrouper.group((0..<101).map { _ in pending(executionA) })
         XCTAssertEqual(batches.map(\.updateCount), [100, 1])
         XCTAssertEqual(batches.last.map(offsets), [100])
@@ -61,7 +61,7 @@ final class BatchGrouperTests: XCTestCase {
         XCTAssertEqual(batches.map(offsets), [[0], [1], [2]])
     }
 
-    func testBatchesOfOneExecutionStayInOrderAmongOthers() {
+    func testExecutionBatchesStayInOrder() {
         var records: [PendingRecord] = []
         for _ in 0..<150 {
             records.append(pending(executionA))

@@ -25,7 +25,7 @@ final class BatchPlanTests: XCTestCase {
         XCTAssertTrue(plan.historyRows.allSatisfy { $0.organizationID == Fixture.organizationID })
     }
 
-    func testFinalStatesAreTheLastStatusPerTaskInFirstSeenOrder() {
+    func testFinalStatesKeepLastStatusPerTask() {
         var clock = HistoryClock()
         let plan = BatchPlan.make(execution: Fixture.execution(), updates: updates, clock: &clock)
         XCTAssertEqual(plan.finalStates, [
@@ -45,7 +45,7 @@ final class BatchPlanTests: XCTestCase {
         XCTAssertEqual(plan.finalStates.count, 2)
     }
 
-    func testIdsAndTimesAreOrderedEvenWhenTheClockStandsStill() {
+    func testRowsOrderedWithFrozenClock() {
         let frozen = Date(timeIntervalSince1970: 1_767_315_845.123_456)
         var clock = HistoryClock(currentTime: { frozen })
         let many = (0..<5000).map { TaskStatusUpdate(taskName: "task_\($0 % 7)", status: "running") }
@@ -58,7 +58,7 @@ final class BatchPlanTests: XCTestCase {
         XCTAssertEqual(rows.first?.createdAt.timeIntervalSince1970 ?? 0, 1_767_315_845.123_456, accuracy: 0.000_001)
     }
 
-    func testCreatedAtNeverGoesBackWhenTheClockDoes() {
+    func testCreatedAtIgnoresClockStepBack() {
         let times = LockedTimes([2_000_000_000, 1_000_000_000, 2_000_000_001])
         var clock = HistoryClock(currentTime: { times.next() })
         let rows = BatchPlan.make(execution: Fixture.execution(), updates: Array(updates.prefix(3)), clock: &clock).historyRows

@@ -59,7 +59,7 @@ final class ExecutionRulesTests: XCTestCase {
 
     // MARK: - Task names
 
-    func testUnknownTaskNamesAreListedOnceInFirstSeenOrder() {
+    func testUnknownTaskNamesListedOnce() {
         let record = Fixture.record([
             .init(taskName: "task_9_typo", status: "running"),
             .init(taskName: "extract", status: "running"),
@@ -73,7 +73,7 @@ final class ExecutionRulesTests: XCTestCase {
         XCTAssertEqual(error?.details, ["unknown_task_names": ["task_9_typo", "Load"]])
     }
 
-    func testTaskNamesCompareByCodePointsNotCanonicalEquivalence() {
+    func testTaskNamesCompareByCodePoints() {
         let composed = "caf\u{E9}"
         let decomposed = "cafe\u{301}"
         XCTAssertEqual(composed, decomposed, "Swift's String equality treats them as equal")

@@ -94,7 +94,7 @@ final class RecordFieldTests: XCTestCase {
     }
 
     func testTaskNameCountsScalarsNotGraphemeClusters() {
-        // 128 characters as a person sees them, but 256 Unicode scalars: "e" and U+0301 each count.
+        // 128 characters as displayed, but 256 Unicode scalars: "e" and U+0301 each count.
         let decomposed = String(repeating: "e\u{301}", count: 128)
         XCTAssertEqual(decomposed.count, 128)
         let error = decodingError(single(taskName: "\"\(decomposed)\""))
@@ -203,7 +203,7 @@ final class RecordFieldTests: XCTestCase {
         }
     }
 
-    func testFlowExecutionIDOfWrongTypeOrMissingIsReported() {
+    func testFlowExecutionIDTypeAndPresence() {
         XCTAssertEqual(
             issueSummary(decodingError(#"{"flow_execution_id":5,"task_name":"a","status":null}"#)),
             ["body.flow_execution_id string_type"]
@@ -266,7 +266,7 @@ final class RecordFieldTests: XCTestCase {
 
     // MARK: - statuses
 
-    func testBatchOfOneAndOfOneHundredAreAccepted() throws {
+    func testBatchSizesOneAndHundredAccepted() throws {
         XCTAssertEqual(try XCTUnwrap(decodedRecord(batch(batchItems(1)))).updates.count, 1)
         XCTAssertEqual(try XCTUnwrap(decodedRecord(batch(batchItems(100)))).updates.count, 100)
     }
@@ -277,7 +277,7 @@ final class RecordFieldTests: XCTestCase {
         XCTAssertEqual(error?.details[0]?["msg"], "List should have at least 1 item after validation, not 0")
     }
 
-    func testBatchOfOneHundredAndOneIsTooLong() {
+    func testBatchOfHundredOneTooLong() {
         let error = decodingError(batch(batchItems(101)))
         XCTAssertEqual(issueSummary(error), ["body.statuses too_long"])
         XCTAssertEqual(error?.details[0]?["msg"], "List should have at most 100 items after validation, not 101")

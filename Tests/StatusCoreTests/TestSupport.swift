@@ -25,7 +25,7 @@ enum Fixture {
         )
     }
 
-    /// A single-form record value for the sample execution.
+    /// Makes a single-form record value for the sample execution.
     static func singleValue(taskName: String = "extract", status: String = "running") -> String {
         #"{"flow_execution_id":"\#(executionText)","task_name":"\#(taskName)","status":"\#(status)"}"#
     }
@@ -45,7 +45,7 @@ func decode(_ value: String, key: String? = nil) -> Result<StatusUpdateRecord, C
     RecordDecoder.decode(key: key.map { Array($0.utf8) }, value: Array(value.utf8))
 }
 
-/// The record, or a test failure naming the error.
+/// Decodes a valid record, or records a test failure naming the error.
 func decodedRecord(
     _ value: String,
     key: String? = nil,
@@ -61,7 +61,7 @@ func decodedRecord(
     }
 }
 
-/// The error, or a test failure when the record was valid.
+/// Decodes an invalid record and returns its error, or records a test failure when it was valid.
 func decodingError(
     _ value: String,
     key: String? = nil,
@@ -86,7 +86,7 @@ func decodingError(
     }
 }
 
-/// A validation error's details as `(dotted location, type)` pairs, for compact assertions.
+/// Summarizes a validation error's details as "dotted.location type" lines, for compact assertions.
 func issueSummary(_ error: ContractError?) -> [String] {
     guard let issues = error?.details.arrayValue else { return [] }
     return issues.map { issue in
@@ -95,7 +95,7 @@ func issueSummary(_ error: ContractError?) -> [String] {
     }
 }
 
-/// An array of `count` batch items, each a valid update of task `extract`.
+/// Makes the text of `count` batch items, each a valid update of task `extract`.
 func batchItems(_ count: Int) -> String {
     Array(repeating: #"{"task_name":"extract","status":"running"}"#, count: count).joined(separator: ",")
 }
