@@ -56,7 +56,7 @@ struct JSONScanner {
                 } else {
                     pendingKeys.append(try parseMemberName())
                     open.append(.object)
-                    openObjects.append([])
+                    openObjects.append(Self.emptyMembers())
                     continue parsing
                 }
             default:
@@ -110,6 +110,14 @@ struct JSONScanner {
             }
             return value
         }
+    }
+
+    /// Returns an empty member list with room for a typical record's members, so that it grows once
+    /// instead of several times.
+    private static func emptyMembers() -> [JSONMember] {
+        var members: [JSONMember] = []
+        members.reserveCapacity(8)
+        return members
     }
 
     private func checkDepth(_ depth: Int) throws(JSONParseError) {
