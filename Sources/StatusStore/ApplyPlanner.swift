@@ -12,6 +12,8 @@ struct ApplyPlanner {
     private var appliedEvents: Set<EventKey>
     /// Executions with at least one record applied in this call, whose status may change.
     private(set) var touchedExecutionIDs: Set<UUID> = []
+    /// Tasks this call leaves awaiting input. Their executions need no query to know their status.
+    private var awaitingTasks: Set<TaskStateKey> = []
 
     init(executions: [UUID: FlowExecution], fingerprints: [SourceCoordinates: Int64], appliedEvents: Set<EventKey>) {
         self.executions = executions
@@ -47,6 +49,11 @@ struct ApplyPlanner {
         for state in batchPlan.finalStates {
             let key = TaskStateKey(flowExecutionID: execution.id, taskName: state.taskName)
             changes.taskStates[key] = TaskStateWrite(key: key, status: state.status, updatedAt: updatedAt)
+            if let status = state.status, status.utf8.elementsEqual(ExecutionRules.awaitingInput.utf8) {
+                awaitingTasks.insert(key)
+            } else {
+                awaitingTasks.remove(key)
+            }
         }
         changes.appliedRecords.append(pending.source)
         fingerprints[coordinates] = pending.source.fingerprint
@@ -56,6 +63,11 @@ struct ApplyPlanner {
         }
         touchedExecutionIDs.insert(execution.id)
         return .applied(batchPlan.historyRows)
+    }
+
+    /// Returns the executions that this call leaves with a task awaiting input.
+    var executionsKnownAwaitingInput: Set<UUID> {
+        Set(awaitingTasks.map(\.flowExecutionID))
     }
 
     /// Returns the execution as it was loaded at the start of the call.

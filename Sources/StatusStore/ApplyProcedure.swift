@@ -138,7 +138,7 @@ struct ApplyProcedure {
             }
         }
 
-        let executions = try database.loadExecutions(executionIDs.sorted { $0.uuidString < $1.uuidString })
+        let executions = try database.loadExecutions(executionIDs.sorted { $0.precedesInByteOrder($1) })
         let fingerprints = try database.loadFingerprints(sources)
         let appliedEvents = eventKeys.isEmpty ? [] : try database.loadAppliedEvents(Array(eventKeys))
         return ApplyPlanner(executions: executions, fingerprints: fingerprints, appliedEvents: appliedEvents)
@@ -146,9 +146,13 @@ struct ApplyProcedure {
 
     /// Moves each touched execution in or out of `awaiting_input`, then commits.
     private func finish(_ planner: ApplyPlanner) throws {
-        let touched = planner.touchedExecutionIDs.sorted { $0.uuidString < $1.uuidString }
+        let touched = planner.touchedExecutionIDs.sorted { $0.precedesInByteOrder($1) }
         if !touched.isEmpty {
-            let awaiting = try database.executionsWithTaskAwaitingInput(touched)
+            var awaiting = planner.executionsKnownAwaitingInput
+            let unknown = touched.filter { !awaiting.contains($0) }
+            if !unknown.isEmpty {
+                awaiting.formUnion(try database.executionsWithTaskAwaitingInput(unknown))
+            }
             var changedStatuses: [UUID: String] = [:]
             for id in touched {
                 guard let current = planner.execution(id)?.status else { continue }

@@ -77,13 +77,11 @@ struct TaskStateKey: Hashable, Comparable {
         taskName.hashBytes(into: &hasher)
     }
 
-    /// Execution id text, then task name, both by UTF-8 byte order: the order of the stats digest
-    /// and the order rows are written in.
+    /// Orders by execution id, then by task name in UTF-8 byte order, which is the order of the stats
+    /// digest and the order rows are written in.
     static func < (left: TaskStateKey, right: TaskStateKey) -> Bool {
-        let leftID = UUIDText.canonicalLowercase(left.flowExecutionID)
-        let rightID = UUIDText.canonicalLowercase(right.flowExecutionID)
-        if leftID != rightID {
-            return leftID.utf8.lexicographicallyPrecedes(rightID.utf8)
+        if left.flowExecutionID != right.flowExecutionID {
+            return left.flowExecutionID.precedesInByteOrder(right.flowExecutionID)
         }
         return left.taskName.utf8.lexicographicallyPrecedes(right.taskName.utf8)
     }
@@ -94,6 +92,18 @@ struct TaskStateWrite {
     let key: TaskStateKey
     let status: String?
     let updatedAt: Date
+}
+
+extension UUID {
+    /// Compares the 16 bytes, which orders ids as PostgreSQL's `uuid` type and their lowercase text do.
+    /// Sorting by `uuidString` instead would format text through `snprintf` at every comparison.
+    func precedesInByteOrder(_ other: UUID) -> Bool {
+        withUnsafeBytes(of: uuid) { left in
+            withUnsafeBytes(of: other.uuid) { right in
+                left.lexicographicallyPrecedes(right)
+            }
+        }
+    }
 }
 
 // MARK: - Changes
@@ -112,14 +122,5 @@ struct StoreChanges {
     /// Task states sorted by key, so that concurrent writers touch rows in the same order.
     var sortedTaskStates: [TaskStateWrite] {
         taskStates.values.sorted { $0.key < $1.key }
-    }
-
-    mutating func merge(_ other: StoreChanges) {
-        historyRows.append(contentsOf: other.historyRows)
-        for (key, state) in other.taskStates {
-            taskStates[key] = state
-        }
-        appliedRecords.append(contentsOf: other.appliedRecords)
-        appliedEvents.append(contentsOf: other.appliedEvents)
     }
 }

@@ -23,14 +23,38 @@ enum TimestampText {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        return padded(Int(parts.tm_year) + 1900, 4) + "-" + padded(Int(parts.tm_mon) + 1, 2) + "-"
-            + padded(Int(parts.tm_mday), 2) + "T" + padded(Int(parts.tm_hour), 2) + ":"
-            + padded(Int(parts.tm_min), 2) + ":" + padded(Int(parts.tm_sec), 2) + "."
-            + padded(Int(fraction), 6) + "Z"
-    }
 
-    private static func padded(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        // Written digit by digit into one buffer: `apply` formats a time for every history row.
+        return String(unsafeUninitializedCapacity: 27) { output in
+            var position = 0
+            func write(_ value: Int, digits: Int) {
+                var remaining = value
+                for index in stride(from: digits - 1, through: 0, by: -1) {
+                    output[position + index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                    remaining /= 10
+                }
+                position += digits
+            }
+            func write(_ character: Unicode.Scalar) {
+                output[position] = UInt8(ascii: character)
+                position += 1
+            }
+
+            write(Int(parts.tm_year) + 1900, digits: 4)
+            write("-")
+            write(Int(parts.tm_mon) + 1, digits: 2)
+            write("-")
+            write(Int(parts.tm_mday), digits: 2)
+            write("T")
+            write(Int(parts.tm_hour), digits: 2)
+            write(":")
+            write(Int(parts.tm_min), digits: 2)
+            write(":")
+            write(Int(parts.tm_sec), digits: 2)
+            write(".")
+            write(Int(fraction), digits: 6)
+            write("Z")
+            return position
+        }
     }
 }

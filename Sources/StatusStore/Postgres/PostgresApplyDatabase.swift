@@ -97,6 +97,8 @@ final class PostgresApplyDatabase: ApplyDatabase {
     }
 
     func loadAppliedEvents(_ keys: [EventKey]) throws -> Set<EventKey> {
+        // An id containing U+0000 cannot have been stored, and libpq cannot send it.
+        let keys = keys.filter { !$0.eventID.utf8.contains(0) }
         let result = try connection.prepared(
             "load_applied_events",
             "SELECT e.flow_execution_id, e.event_id FROM applied_events e "
@@ -187,7 +189,7 @@ final class PostgresApplyDatabase: ApplyDatabase {
     }
 
     func updateExecutionStatuses(_ statuses: [UUID: String]) throws {
-        let sorted = statuses.sorted { $0.key.uuidString < $1.key.uuidString }
+        let sorted = statuses.sorted { $0.key.precedesInByteOrder($1.key) }
         try connection.prepared(
             "update_execution_statuses",
             "UPDATE flow_executions AS e SET status = u.status, updated_at = now() "

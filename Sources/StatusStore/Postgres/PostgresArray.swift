@@ -16,6 +16,12 @@ enum PostgresArray {
                 continue
             }
             text += "\""
+            let needsEscaping = value.utf8.contains { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0 }
+            if !needsEscaping {
+                text += value
+                text += "\""
+                continue
+            }
             for scalar in value.unicodeScalars {
                 switch scalar {
                 case "\"": text += "\\\""

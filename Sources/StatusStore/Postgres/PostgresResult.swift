@@ -21,9 +21,4 @@ final class PostgresResult {
         }
         return String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
     }
-
-    /// The number of rows an INSERT, UPDATE or DELETE changed.
-    var affectedRowCount: Int {
-        Int(String(cString: PQcmdTuples(handle))) ?? 0
-    }
 }

@@ -53,9 +53,9 @@ final class SQLiteApplyDatabase: ApplyDatabase {
 
     static func decodeExecution(_ row: SQLiteRow) throws -> FlowExecution {
         let idText = row.text(0) ?? ""
-        guard let id = UUID(uuidString: idText),
-              let organizationID = row.text(1).flatMap(UUID.init(uuidString:)),
-              let flowID = row.text(2).flatMap(UUID.init(uuidString:)),
+        guard let id = UUIDText.parseCanonical(idText),
+              let organizationID = row.text(1).flatMap(UUIDText.parseCanonical),
+              let flowID = row.text(2).flatMap(UUIDText.parseCanonical),
               let taskNames = row.text(3).flatMap(TaskNamesJSON.decode),
               let status = row.text(4)
         else {
@@ -153,7 +153,7 @@ final class SQLiteApplyDatabase: ApplyDatabase {
         let now = TimestampText.format(Date())
         let statement = try connection.statement(
             "UPDATE flow_executions SET status = ?, updated_at = ? WHERE id = ?")
-        for (id, status) in statuses.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+        for (id, status) in statuses.sorted(by: { $0.key.precedesInByteOrder($1.key) }) {
             try statement.run([.text(status), .text(now), .text(UUIDText.canonicalLowercase(id))])
         }
     }
