@@ -8,6 +8,10 @@ import Foundation
 enum ExactText {
     /// Returns whether `left` and `right` have the same UTF-8 bytes.
     static func equal(_ left: String, _ right: String) -> Bool {
+        // Byte-equal strings are always canonically equal, so `!=` rejects quickly and exactly.
+        // Canonically equal strings may still differ in bytes (composed and decomposed forms).
+        guard left == right, left.utf8.count == right.utf8.count else { return false }
+
         var left = left
         var right = right
         return left.withUTF8 { leftBytes in

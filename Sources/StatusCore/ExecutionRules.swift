@@ -14,17 +14,20 @@ public enum ExecutionRules {
     /// Checks `record` against `execution` (`nil` when the store has none). Returns the error the
     /// endpoint would respond with, or `nil` when the record may be applied.
     ///
-    /// A flow with many tasks is searched through a hash set built for the call. Callers that check
-    /// many records of one execution can build a `TaskNameSet` once and use the other overload.
+    /// A record of many updates is checked through a hash set built for the call. Callers that check
+    /// many records of one execution should build a `TaskNameSet` once and use the other overload.
     public static func check(_ record: StatusUpdateRecord, against execution: FlowExecution?) -> ContractError? {
         guard let execution else { return .flowExecutionNotFound }
         if let error = checkOwnership(record, of: execution) {
             return error
         }
 
-        // A linear search is cheaper than hashing every declared name when few names are looked up.
-        let lookups = record.updates.count * execution.taskNames.count
-        if lookups <= 64 {
+        // A byte comparison costs about a seventh of inserting a name into a set, so a linear search
+        // wins while updates × names < 8 × names + 6 × updates. The constants are estimates from a
+        // release build on a 2-core x86-64 Linux machine with a 150-task flow.
+        let updateCount = record.updates.count
+        let nameCount = execution.taskNames.count
+        if updateCount * nameCount < 8 * nameCount + 6 * updateCount {
             let unknown = unknownTaskNames(in: record.updates) { name in
                 execution.taskNames.contains { ExactText.equal($0, name) }
             }

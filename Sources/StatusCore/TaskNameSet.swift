@@ -8,7 +8,11 @@ public struct TaskNameSet: Sendable {
 
     /// Creates the set of `names`; duplicates are kept once.
     public init(_ names: some Sequence<String>) {
-        self.names = Set(names.map(ExactName.init))
+        var set = Set<ExactName>(minimumCapacity: names.underestimatedCount)
+        for name in names {
+            set.insert(ExactName(name))
+        }
+        self.names = set
     }
 
     /// Returns whether `name` is in the set, byte for byte.
@@ -37,8 +41,9 @@ struct ExactName: Hashable, Sendable {
         ExactText.equal(left.text, right.text)
     }
 
+    /// Hashes the string as Swift does. Byte-equal strings are canonically equal, so they hash alike,
+    /// and only canonically equivalent names (rare) share a hash without being equal.
     func hash(into hasher: inout Hasher) {
-        var text = text
-        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        hasher.combine(text)
     }
 }
