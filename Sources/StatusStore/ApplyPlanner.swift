@@ -55,7 +55,7 @@ struct ApplyPlanner {
                 awaitingTasks.remove(key)
             }
         }
-        changes.appliedRecords.append(pending.source)
+        changes.appliedRecords[coordinates] = pending.source
         fingerprints[coordinates] = pending.source.fingerprint
         if let eventKey {
             changes.appliedEvents.append(eventKey)

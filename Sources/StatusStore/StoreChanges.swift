@@ -113,8 +113,10 @@ struct StoreChanges {
     var historyRows: [HistoryRow] = []
     /// The last state of each task; a later write of the same task replaces the earlier one.
     var taskStates: [TaskStateKey: TaskStateWrite] = [:]
-    /// Sources to record or, when the fingerprint changed, to replace.
-    var appliedRecords: [RecordSource] = []
+    /// Sources to record or, when the fingerprint changed, to replace. Keyed by coordinates, because
+    /// two records at the same coordinates in one call (a topic created again) must become one row:
+    /// PostgreSQL's `ON CONFLICT DO UPDATE` cannot touch a row twice in one statement.
+    var appliedRecords: [SourceCoordinates: RecordSource] = [:]
     var appliedEvents: [EventKey] = []
 
     var isEmpty: Bool { historyRows.isEmpty && appliedRecords.isEmpty }
@@ -122,5 +124,15 @@ struct StoreChanges {
     /// Task states sorted by key, so that concurrent writers touch rows in the same order.
     var sortedTaskStates: [TaskStateWrite] {
         taskStates.values.sorted { $0.key < $1.key }
+    }
+
+    /// Applied sources sorted by topic, partition and offset, for the same reason.
+    var sortedAppliedRecords: [RecordSource] {
+        appliedRecords.values.sorted { left, right in
+            if !left.topic.utf8.elementsEqual(right.topic.utf8) {
+                return left.topic.utf8.lexicographicallyPrecedes(right.topic.utf8)
+            }
+            return (left.partition, left.offset) < (right.partition, right.offset)
+        }
     }
 }

@@ -316,6 +316,25 @@ class StoreContractTests: XCTestCase {
         XCTAssertTrue(redelivered.isDuplicate, "\(redelivered)")
     }
 
+    func testSameCoordinatesTwiceInOneCallAreBothApplied() throws {
+        let execution = StoreFixtures.execution()
+        let store = try makeMigratedStore([execution])
+        let source = RecordSource(topic: StoreFixtures.topic, partition: 1, offset: 7, fingerprint: 10)
+        var recreated = source
+        recreated.fingerprint = 11
+
+        let outcomes = try store.apply([
+            StoreFixtures.batch(
+                fixtures.record(executionID: execution.id, [("extract", "running")], source: source),
+                fixtures.record(executionID: execution.id, [("extract", "completed")], source: recreated)),
+        ])
+
+        XCTAssertNotNil(outcomes[0][0].appliedRows, "\(outcomes[0][0])")
+        XCTAssertNotNil(outcomes[0][1].appliedRows, "\(outcomes[0][1])")
+        XCTAssertEqual(try queryText("SELECT count(*) FROM applied_records"), "1")
+        XCTAssertEqual(try queryText("SELECT fingerprint FROM applied_records"), "11")
+    }
+
     func testEventIDDuplicateWithinCall() throws {
         let execution = StoreFixtures.execution()
         let store = try makeMigratedStore([execution])

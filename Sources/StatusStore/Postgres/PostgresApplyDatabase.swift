@@ -142,7 +142,7 @@ final class PostgresApplyDatabase: ApplyDatabase {
     func write(_ changes: StoreChanges) throws {
         let history = changes.historyRows
         let states = changes.sortedTaskStates
-        let records = changes.appliedRecords
+        let records = changes.sortedAppliedRecords
         let events = changes.appliedEvents
 
         try connection.prepared(
