@@ -1,4 +1,4 @@
-/// Where the broker stored a record that the producer sent.
+/// The location (topic, partition, offset) where the broker stored a record that the producer sent.
 public struct DeliveryReport: Sendable, Hashable {
     /// The topic the record was written to.
     public var topic: String

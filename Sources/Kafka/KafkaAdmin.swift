@@ -15,7 +15,7 @@ public final class KafkaAdmin: @unchecked Sendable {
     /// Creates topics; a topic that already exists is not an error, even when its partition
     /// count or settings differ from the request.
     /// - Throws: `KafkaError` naming the first topic the broker refused to create, or
-    ///   `KafkaErrorCode.timedOut` when the brokers did not answer within the timeout.
+    ///   `KafkaErrorCode.timedOut` when the brokers did not respond within the timeout.
     public func createTopics(_ topics: [NewTopic], timeoutMilliseconds: Int) throws {
         guard !topics.isEmpty else {
             return
@@ -25,9 +25,9 @@ public final class KafkaAdmin: @unchecked Sendable {
 
     /// Returns the topic's partition count from the cluster's metadata, or `nil` when the topic does not exist.
     ///
-    /// It asks for the metadata of all topics, so that asking never creates the topic on brokers
+    /// It requests the metadata of all topics, so the request never creates the topic on brokers
     /// that have `auto.create.topics.enable` set.
-    /// - Throws: `KafkaError` when the brokers did not answer within the timeout, or report
+    /// - Throws: `KafkaError` when the brokers did not respond within the timeout, or report
     ///   another error for the topic (such as `TOPIC_AUTHORIZATION_FAILED`).
     public func partitionCount(topic: String, timeoutMilliseconds: Int) throws -> Int? {
         try client.partitionCount(topic: topic, timeoutMilliseconds: timeoutMilliseconds)

@@ -8,7 +8,7 @@
 /// which also serves the final revocation through the handler.
 public final class KafkaConsumer: @unchecked Sendable {
     /// The consumer's lifecycle. Calls are valid while it is open or closing, so a rebalance
-    /// handler may still commit during the final revocation; a closed consumer has released its handle.
+    /// handler may still commit during the final revocation. A closed consumer has released its handle.
     private enum State {
         case open(RDKafkaClient)
         case closing(RDKafkaClient)
@@ -23,8 +23,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///   - configuration: librdkafka properties, passed as they are (`bootstrap.servers`,
     ///     `group.id`, `enable.auto.offset.store`, …). librdkafka's CONFIGURATION.md lists them.
     ///   - rebalanceHandler: Called synchronously from inside `poll` or `close`, on the polling
-    ///     thread: for `.revoked` and `.lost` before the partitions are taken away, so the caller
-    ///     can finish their work and commit; for `.assigned` after they are assigned. Both the eager
+    ///     thread. It sees `.revoked` and `.lost` before the partitions are taken away, so the caller
+    ///     can finish their work and commit, and `.assigned` after they are assigned. Both the eager
     ///     protocols (`range`, `roundrobin`) and `cooperative-sticky` are served. A list may be empty.
     /// - Throws: `KafkaError` naming the invalid property, or librdkafka's reason when the
     ///   properties do not fit together (for example, a missing `group.id`).
@@ -55,8 +55,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///
     /// While it waits, it serves rebalances (calling the handler) and librdkafka's events.
     /// Events that are only informational, such as reaching a partition's end or a broker that is
-    /// down for a while, go to `KafkaLog` and end the call with `nil`; librdkafka recovers from them
-    /// by itself. Records come one per call through `rd_kafka_consumer_poll`, because librdkafka
+    /// down for a while, go to `KafkaLog` and end the call with `nil`, because librdkafka recovers
+    /// from them by itself. Records come one per call through `rd_kafka_consumer_poll`, because librdkafka
     /// 2.0.2's batch calls can drop or repeat records around pause, resume, seek and rebalance.
     /// - Throws: `KafkaError` with `isFatal` set when the consumer can no longer work and must
     ///   be created again, or when it is closed.
@@ -75,7 +75,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         try openClient().storeOffsets(offsets)
     }
 
-    /// Commits the given offsets, or with `nil` the stored ones, and waits for the broker's answer.
+    /// Commits the given offsets, or with `nil` the stored ones, and waits for the broker's response.
     ///
     /// With `nil` and nothing stored since the last commit, it returns without contacting the broker.
     /// - Throws: `KafkaError` when the broker rejects the commit, for example because the
@@ -85,7 +85,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Returns the group's committed offset of each partition, `KafkaOffset.invalid` where none was committed.
-    /// - Throws: `KafkaError` when the coordinator does not answer within the timeout.
+    /// - Throws: `KafkaError` when the coordinator does not respond within the timeout.
     public func committed(_ partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: Int64] {
         return try openClient().committed(partitions, timeoutMilliseconds: timeoutMilliseconds)
     }
@@ -98,8 +98,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Returns the low watermark (first kept offset) and high watermark (offset after the last
-    /// record) of a partition, asked of its leader broker.
-    /// - Throws: `KafkaError` when the broker does not answer within the timeout or does not host the partition.
+    /// record) of a partition, as its leader broker reports them.
+    /// - Throws: `KafkaError` when the broker does not respond within the timeout or does not host the partition.
     public func watermarks(_ partition: TopicPartition, timeoutMilliseconds: Int) throws -> (low: Int64, high: Int64) {
         return try openClient().watermarks(partition, timeoutMilliseconds: timeoutMilliseconds)
     }

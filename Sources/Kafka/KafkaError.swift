@@ -8,7 +8,7 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     public var code: Int32
     /// librdkafka's name for the code, such as `_TRANSPORT` or `MSG_SIZE_TOO_LARGE`.
     public var name: String
-    /// What failed, with the values involved, for a person to read.
+    /// A description of the failure and the values involved, for a person to read.
     public var reason: String
     /// Whether the same call may succeed if it is made again later.
     public var isRetriable: Bool

@@ -7,7 +7,7 @@ public enum KafkaErrorCode {
     public static let unknownTopicOrPartition: Int32 = 3
     /// `TOPIC_ALREADY_EXISTS`: a topic with this name already exists.
     public static let topicAlreadyExists: Int32 = 36
-    /// `_QUEUE_FULL`: the producer queue holds `queue.buffering.max.messages` records already.
+    /// `_QUEUE_FULL`: the producer queue already contains `queue.buffering.max.messages` records.
     public static let queueFull: Int32 = -184
     /// `_TIMED_OUT`: the operation did not finish within its timeout.
     public static let timedOut: Int32 = -185

@@ -31,7 +31,7 @@ public final class MockKafkaCluster: @unchecked Sendable {
     /// Makes the next requests of one type fail, one error code per request, in order.
     ///
     /// `errors` are `rd_kafka_resp_err_t` codes (see `KafkaErrorCode`); `_TRANSPORT` (-195)
-    /// makes the broker drop the connection instead of answering.
+    /// makes the broker drop the connection instead of sending a response.
     public func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
         cluster.pushRequestErrors(apiKey: apiKey, errors: errors)
     }

@@ -26,7 +26,7 @@ extension RDKafkaClient {
         var pointers: [OpaquePointer?] = newTopics
         rd_kafka_CreateTopics(handle, &pointers, pointers.count, options, queue)
 
-        // The request timeout bounds the broker's answer; the extra second covers local queueing.
+        // The request timeout bounds the broker's response, and the extra second covers local queueing.
         guard let event = rd_kafka_queue_poll(queue, Int32(clamping: timeoutMilliseconds + 1_000)) else {
             throw KafkaError(
                 responseError: RD_KAFKA_RESP_ERR__TIMED_OUT,

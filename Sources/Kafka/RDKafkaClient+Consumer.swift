@@ -44,9 +44,11 @@ extension RDKafkaClient {
             KafkaLog.emit(.debug, "CONSUME", "Reached the end of \(topicPartition) at offset \(message.pointee.offset)")
             return
         }
+        // Group-level errors such as _MAX_POLL_EXCEEDED concern no partition.
+        let place = topicPartition.topic.isEmpty ? "" : " on \(topicPartition)"
         KafkaLog.emit(
             .error, "CONSUME",
-            "Consumer error on \(topicPartition): \(String(cString: rd_kafka_err2name(code))): \(RDKafkaMessage.errorText(of: message))"
+            "Consumer error\(place): \(String(cString: rd_kafka_err2name(code))): \(RDKafkaMessage.errorText(of: message))"
         )
     }
 

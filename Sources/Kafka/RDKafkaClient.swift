@@ -85,7 +85,7 @@ final class RDKafkaClient {
     }
 }
 
-/// What the C callbacks of one handle need from Swift.
+/// The Swift state that the C callbacks of one handle use.
 final class RDKafkaCallbackContext {
     let rebalanceHandler: ((RebalanceEvent) -> Void)?
 

@@ -50,7 +50,7 @@ enum RDKafkaConfiguration {
 
     /// Creates the error for a property that librdkafka rejected.
     ///
-    /// The value is left out of the message because it may be a secret such as `sasl.password`;
+    /// The value is left out of the message because it may be a secret such as `sasl.password`.
     /// librdkafka's own reason quotes it only for values it cannot parse.
     static func invalidProperty(_ name: String, reason: String) -> KafkaError {
         KafkaError(

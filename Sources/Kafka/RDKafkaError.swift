@@ -67,7 +67,7 @@ enum RDKafkaError {
     /// Returns the client's fatal error, if it raised one.
     ///
     /// librdkafka reports a fatal error (for example an idempotent producer whose sequence
-    /// numbers went out of order) once as `_FATAL`; this call retrieves the underlying cause.
+    /// numbers went out of order) once as `_FATAL`. This call retrieves the underlying cause.
     static func fatalError(of handle: OpaquePointer) -> KafkaError? {
         // Asking without a buffer first keeps the common, healthy case free of allocations.
         guard rd_kafka_fatal_error(handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR else {

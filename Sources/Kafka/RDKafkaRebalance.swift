@@ -1,6 +1,6 @@
 import CRdKafka
 
-/// The rebalance callback: applies each assignment change and tells the consumer's handler.
+/// The rebalance callback, which applies each assignment change and calls the consumer's handler.
 ///
 /// librdkafka runs it inside `rd_kafka_consumer_poll` or `rd_kafka_consumer_close`, on the
 /// thread that called them. The handler sees revoked or lost partitions while the consumer still
@@ -40,8 +40,8 @@ enum RDKafkaRebalance {
             unassign(handle, partitions, isCooperative: isCooperative)
 
         default:
-            // librdkafka asks the application to drop its whole assignment after a failed
-            // rebalance; the handler hears of it as lost partitions.
+            // librdkafka expects the application to drop its whole assignment after a failed
+            // rebalance, so the handler receives it as lost partitions.
             let owned = currentAssignment(handle)
             KafkaLog.emit(
                 .error, "REBALANCE",

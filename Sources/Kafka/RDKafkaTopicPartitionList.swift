@@ -30,7 +30,7 @@ final class RDKafkaTopicPartitionList {
         rd_kafka_topic_partition_list_destroy(pointer)
     }
 
-    /// The elements as librdkafka holds them.
+    /// The elements in librdkafka's memory.
     var elements: UnsafeMutableBufferPointer<rd_kafka_topic_partition_t> {
         UnsafeMutableBufferPointer(start: pointer.pointee.elems, count: Int(pointer.pointee.cnt))
     }

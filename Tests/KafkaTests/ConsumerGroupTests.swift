@@ -103,6 +103,32 @@ final class ConsumerGroupTests: XCTestCase {
         XCTAssertFalse(firstLog.events.contains { if case .lost = $0 { return true } else { return false } })
     }
 
+    func testStalledConsumerSeesPartitionsLost() throws {
+        let cluster = try MockKafkaCluster()
+        defer { cluster.close() }
+        let topic = KafkaTestSupport.uniqueName("stalled")
+        try cluster.createTopic(topic, partitions: 2)
+        // librdkafka makes a member leave the group when it does not poll for max.poll.interval.ms.
+        let configuration = KafkaTestSupport.consumerConfiguration(
+            cluster, group: KafkaTestSupport.uniqueName("group"),
+            ["max.poll.interval.ms": "3000"]
+        )
+
+        let log = RebalanceLog()
+        let consumer = try KafkaConsumer(configuration: configuration) { event in log.record(event) { nil } }
+        defer { try? consumer.close() }
+        try consumer.subscribe(topics: [topic])
+        try KafkaTestSupport.poll([consumer]) { log.owned.count == 2 }
+        XCTAssertEqual(log.owned.count, 2)
+
+        Thread.sleep(forTimeInterval: 4)
+        let isLost = { log.events.contains { if case .lost = $0 { return true } else { return false } } }
+        try KafkaTestSupport.poll([consumer], until: isLost)
+
+        XCTAssertTrue(isLost(), "events: \(log.events)")
+        XCTAssertFalse(log.revokedPartitions.contains { $0.topic == topic }, "events: \(log.events)")
+    }
+
     func testCommittedOffsetsResumeInNewConsumer() throws {
         let cluster = try MockKafkaCluster()
         defer { cluster.close() }

@@ -4,8 +4,8 @@ import XCTest
 
 /// Shared setup for tests against librdkafka's mock cluster.
 enum KafkaTestSupport {
-    /// The longest a test waits for records or a rebalance before it fails; a guard against
-    /// hanging, not a timing assertion.
+    /// The maximum time a test waits for records or a rebalance before it fails. It guards
+    /// against hanging and is not a timing assertion.
     static let patience: TimeInterval = 30
 
     static func producerConfiguration(_ cluster: MockKafkaCluster, _ extra: [String: String] = [:]) -> [String: String] {
@@ -16,7 +16,7 @@ enum KafkaTestSupport {
         ].merging(extra) { _, new in new }
     }
 
-    /// A consumer configuration with the worker's manual offset handling and short group timers.
+    /// Builds a consumer configuration with the worker's manual offset handling and short group timers.
     static func consumerConfiguration(
         _ cluster: MockKafkaCluster,
         group: String,
@@ -28,7 +28,7 @@ enum KafkaTestSupport {
             "auto.offset.reset": "earliest",
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
-            "session.timeout.ms": "6000",
+            "session.timeout.ms": "3000",
             "heartbeat.interval.ms": "100",
             "topic.metadata.refresh.interval.ms": "500",
         ].merging(extra) { _, new in new }
@@ -61,7 +61,7 @@ enum KafkaTestSupport {
         return messages
     }
 
-    /// Polls every consumer in turn until `condition` holds or patience ran out.
+    /// Polls every consumer in turn until `condition` is true or patience ran out.
     static func poll(_ consumers: [KafkaConsumer], until condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(patience)
         while !condition(), Date() < deadline {
@@ -71,7 +71,7 @@ enum KafkaTestSupport {
         }
     }
 
-    /// A name no other test uses, so tests sharing a cluster never see each other's data.
+    /// Returns a name no other test uses, so tests sharing a cluster never see each other's data.
     static func uniqueName(_ prefix: String) -> String {
         "\(prefix)-\(UUID().uuidString.prefix(8))"
     }
