@@ -56,7 +56,7 @@ final class PostgresConnection {
         try connect()
     }
 
-    // NOTE: no client-side timeout is set, so a server that stops answering blocks the call. Operators
+    // NOTE: no client-side timeout is set, so a server that stops responding blocks the call. Operators
     // bound it through the URL, for example `connect_timeout`, `keepalives_idle`, `tcp_user_timeout`
     // or `options=-c statement_timeout=…`.
     private func connect() throws {

@@ -141,8 +141,8 @@ public final class PostgresStore: TaskStatusStore {
                 "SELECT (SELECT count(*) FROM task_status_history), (SELECT count(*) FROM flow_executions), "
                     + "(SELECT count(*) FROM flow_executions WHERE status = $1)",
                 [ExecutionRules.awaitingInput])
-            // NOTE: every current state is held in memory at once, roughly 100 bytes a task; fine for
-            // checking runs and benchmarks, heavy for a production table of many millions of tasks.
+            // NOTE: every current state is held in memory at once, so memory grows with the task count.
+            // That suits checking runs and benchmarks, not a production table of many millions of tasks.
             let states = try connection.execute("SELECT flow_execution_id::text, task_name, status FROM task_states")
 
             var digest = TaskStateDigest()
