@@ -4,8 +4,8 @@
 /// thread, inside `poll` and `close`. It is `Sendable` so it can be handed to that thread.
 /// librdkafka's handle is thread-safe, and the only state this type adds is guarded by a lock.
 ///
-/// Closing leaves the group at once; a consumer released without `close` closes itself first,
-/// which also serves the final revocation through the handler.
+/// Closing leaves the group at once. A consumer released without `close` leaves the group too,
+/// but without calling the rebalance handler, so call `close` to commit during the final revocation.
 public final class KafkaConsumer: @unchecked Sendable {
     /// The consumer's lifecycle. Calls are valid while it is open or closing, so a rebalance
     /// handler may still commit during the final revocation. A closed consumer has released its handle.
@@ -23,7 +23,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///   - configuration: librdkafka properties, passed as they are (`bootstrap.servers`,
     ///     `group.id`, `enable.auto.offset.store`, …). librdkafka's CONFIGURATION.md lists them.
     ///   - rebalanceHandler: Called synchronously from inside `poll` or `close`, on the polling
-    ///     thread. It sees `.revoked` and `.lost` before the partitions are taken away, so the caller
+    ///     thread. It receives `.revoked` and `.lost` before the partitions are taken away, so the caller
     ///     can finish their work and commit, and `.assigned` after they are assigned. Both the eager
     ///     protocols (`range`, `roundrobin`) and `cooperative-sticky` are served. A list may be empty.
     /// - Throws: `KafkaError` naming the invalid property, or librdkafka's reason when the
@@ -38,6 +38,9 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     deinit {
         if case .open(let client) = state.withLock({ $0 }) {
+            // The handler often captures its owner without retaining it, and that owner may be
+            // what is releasing this consumer, so the final revocation is not reported.
+            client.detachRebalanceHandler()
             try? client.closeConsumer()
         }
     }
@@ -49,6 +52,17 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// - Throws: `KafkaError` when librdkafka rejects the subscription or the consumer is closed.
     public func subscribe(topics: [String]) throws {
         try openClient().subscribe(topics: topics)
+    }
+
+    /// Reads exactly these partitions, each from its offset, in place of a group subscription
+    /// (`rd_kafka_assign`), and replaces any earlier assignment.
+    ///
+    /// The offset may be exact or `KafkaOffset.beginning` or `KafkaOffset.end`. No rebalance
+    /// happens and the handler is not called, so do not combine this with `subscribe`.
+    /// librdkafka 2.0.2 still requires a `group.id`, which is used only for commits.
+    /// - Throws: `KafkaError` when librdkafka rejects the assignment or the consumer is closed.
+    public func assign(_ offsets: [TopicPartition: Int64]) throws {
+        try openClient().assign(offsets)
     }
 
     /// Returns the next record, or `nil` when none arrived within the timeout.

@@ -14,6 +14,12 @@ extension RDKafkaClient {
         }
     }
 
+    func assign(_ offsets: [TopicPartition: Int64]) throws {
+        let list = RDKafkaTopicPartitionList(offsets)
+        let code = rd_kafka_assign(handle, list.pointer)
+        try throwIfFailed(code, action: "assign \(offsets.keys.map(\.description).sorted())")
+    }
+
     /// Returns the next record, or nil when none arrived in time or only an event was served.
     ///
     /// This uses `rd_kafka_consumer_poll`, one record per call, on purpose: in librdkafka 2.0.2

@@ -77,6 +77,11 @@ final class RDKafkaClient {
         rd_kafka_destroy(handle)
     }
 
+    /// Stops calling the rebalance handler; librdkafka's assignment still follows each rebalance.
+    func detachRebalanceHandler() {
+        callbackContext.detachRebalanceHandler()
+    }
+
     /// Throws the client's fatal error, if it raised one.
     func throwFatalError() throws {
         if let error = RDKafkaError.fatalError(of: handle) {
@@ -87,9 +92,19 @@ final class RDKafkaClient {
 
 /// The Swift state that the C callbacks of one handle use.
 final class RDKafkaCallbackContext {
-    let rebalanceHandler: ((RebalanceEvent) -> Void)?
+    private let handler: LockedValue<((RebalanceEvent) -> Void)?>
 
     init(rebalanceHandler: ((RebalanceEvent) -> Void)?) {
-        self.rebalanceHandler = rebalanceHandler
+        handler = LockedValue(rebalanceHandler)
+    }
+
+    /// The consumer's rebalance handler, or nil once it was detached.
+    var rebalanceHandler: ((RebalanceEvent) -> Void)? {
+        handler.withLock { $0 }
+    }
+
+    /// Stops calling the rebalance handler, whose captured state may already be gone.
+    func detachRebalanceHandler() {
+        handler.withLock { $0 = nil }
     }
 }

@@ -129,6 +129,25 @@ final class ConsumerGroupTests: XCTestCase {
         XCTAssertFalse(log.revokedPartitions.contains { $0.topic == topic }, "events: \(log.events)")
     }
 
+    func testReleasedConsumerSkipsHandler() throws {
+        let cluster = try MockKafkaCluster()
+        defer { cluster.close() }
+        let topic = KafkaTestSupport.uniqueName("released")
+        try cluster.createTopic(topic, partitions: 1)
+        let log = RebalanceLog()
+
+        do {
+            let consumer = try KafkaConsumer(
+                configuration: KafkaTestSupport.consumerConfiguration(cluster, group: KafkaTestSupport.uniqueName("group"))
+            ) { event in log.record(event) { nil } }
+            try consumer.subscribe(topics: [topic])
+            try KafkaTestSupport.poll([consumer]) { log.owned.count == 1 }
+            XCTAssertEqual(log.owned.count, 1)
+        }
+
+        XCTAssertEqual(log.events.count, 1, "events: \(log.events)")
+    }
+
     func testCommittedOffsetsResumeInNewConsumer() throws {
         let cluster = try MockKafkaCluster()
         defer { cluster.close() }

@@ -88,6 +88,30 @@ final class ProducerConsumerTests: XCTestCase {
         }
     }
 
+    func testAssignReadsFromGivenOffsets() throws {
+        let cluster = try MockKafkaCluster()
+        defer { cluster.close() }
+        let topic = KafkaTestSupport.uniqueName("assigned")
+        try cluster.createTopic(topic, partitions: 2)
+        let first = TopicPartition(topic: topic, partition: 0)
+        let second = TopicPartition(topic: topic, partition: 1)
+        let records = (0..<10).map { ProducerRecord(topic: topic, partition: Int32($0 % 2), value: [UInt8]("\($0)")) }
+        _ = try KafkaTestSupport.produce(records, to: cluster)
+
+        let consumer = try KafkaConsumer(configuration: [
+            "bootstrap.servers": cluster.bootstrapServers,
+            "group.id": KafkaTestSupport.uniqueName("reader"),
+            "enable.auto.commit": "false",
+        ])
+        defer { try? consumer.close() }
+        try consumer.assign([first: KafkaOffset.beginning, second: 3])
+        let messages = try KafkaTestSupport.consume(consumer, count: 7)
+
+        XCTAssertEqual(messages.filter { $0.partition == 0 }.map(\.offset), [0, 1, 2, 3, 4])
+        XCTAssertEqual(messages.filter { $0.partition == 1 }.map(\.offset), [3, 4])
+        XCTAssertEqual(Set(try consumer.assignment()), [first, second])
+    }
+
     func testOversizedRecordIsRejectedAtSend() throws {
         let cluster = try MockKafkaCluster()
         defer { cluster.close() }
