@@ -182,6 +182,39 @@ final class ConsumerGroupTests: XCTestCase {
         XCTAssertEqual(try second.committed([partition], timeoutMilliseconds: 5000)[partition], 10)
     }
 
+    func testRevocationHandlerCommitsDuringClose() throws {
+        let cluster = try MockKafkaCluster()
+        defer { cluster.close() }
+        let topic = KafkaTestSupport.uniqueName("revocation")
+        try cluster.createTopic(topic, partitions: 1)
+        let partition = TopicPartition(topic: topic, partition: 0)
+        _ = try KafkaTestSupport.produce((0..<3).map { ProducerRecord(topic: topic, partition: 0, value: [UInt8]("\($0)")) }, to: cluster)
+        let configuration = KafkaTestSupport.consumerConfiguration(cluster, group: KafkaTestSupport.uniqueName("group"))
+
+        let reference = WeakConsumer()
+        var commitErrors: [Error] = []
+        let consumer = try KafkaConsumer(configuration: configuration) { event in
+            guard case .revoked = event, let consumer = reference.consumer else {
+                return
+            }
+            do {
+                try consumer.commit()
+            } catch {
+                commitErrors.append(error)
+            }
+        }
+        reference.consumer = consumer
+        try consumer.subscribe(topics: [topic])
+        XCTAssertEqual(try KafkaTestSupport.consume(consumer, count: 3).count, 3)
+        try consumer.storeOffsets([partition: 3])
+        try consumer.close()
+        XCTAssertTrue(commitErrors.isEmpty, "\(commitErrors)")
+
+        let reader = try KafkaConsumer(configuration: configuration)
+        defer { try? reader.close() }
+        XCTAssertEqual(try reader.committed([partition], timeoutMilliseconds: 5000)[partition], 3)
+    }
+
     func testStoringUnassignedPartitionFails() throws {
         let cluster = try MockKafkaCluster()
         defer { cluster.close() }

@@ -139,6 +139,31 @@ final class ProducerConsumerTests: XCTestCase {
         XCTAssertEqual(producer.maximumMessageBytes, 1_000_000)
     }
 
+    func testCloseFailsWaitingRecords() throws {
+        let cluster = try MockKafkaCluster()
+        defer { cluster.close() }
+        cluster.setBrokerDown(1)
+        let producer = try KafkaProducer(configuration: KafkaTestSupport.producerConfiguration(cluster))
+
+        var results: [Result<DeliveryReport, KafkaError>] = []
+        for index in 0..<3 {
+            try producer.send(ProducerRecord(topic: "unreachable", value: [UInt8]("\(index)"))) { results.append($0) }
+        }
+        producer.close()
+
+        XCTAssertEqual(results.count, 3)
+        for result in results {
+            guard case .failure(let error) = result else {
+                XCTFail("a record was delivered to a broker that is down: \(result)")
+                continue
+            }
+            XCTAssertTrue([KafkaErrorCode.purgeQueue, KafkaErrorCode.purgeInflight].contains(error.code), "\(error)")
+        }
+        XCTAssertThrowsError(try producer.send(ProducerRecord(topic: "unreachable", value: [])) { _ in }) { error in
+            XCTAssertEqual((error as? KafkaError)?.code, KafkaErrorCode.state)
+        }
+    }
+
     func testIdempotentProducerDeliversOnceDespiteErrors() throws {
         let cluster = try MockKafkaCluster()
         defer { cluster.close() }
