@@ -21,7 +21,7 @@ run: build
 
 # The whole test suite against a throw-away PostgreSQL server and librdkafka's mock cluster.
 test: deps-test
-	scripts/with-postgres.sh $(SWIFT) test
+	scripts/with-postgres.sh $(SWIFT) test --disable-swift-testing
 
 clean:
 	rm -rf .build var

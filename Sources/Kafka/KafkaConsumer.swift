@@ -118,6 +118,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         return try openClient().watermarks(partition, timeoutMilliseconds: timeoutMilliseconds)
     }
 
+    /// Low and high watermarks as the last fetch response reported them, without asking the broker.
+    ///
+    /// Cheap enough to call often: a broker query waits behind the consumer's long-polling fetch on the
+    /// same connection (up to `fetch.wait.max.ms`). Returns nil when no fetch response has reported them yet.
+    public func cachedWatermarks(_ partition: TopicPartition) throws -> (low: Int64, high: Int64)? {
+        return try openClient().cachedWatermarks(partition)
+    }
+
     // MARK: - Flow control
 
     /// Stops fetching the partitions; records already fetched for them are dropped, not returned.

@@ -128,6 +128,15 @@ extension RDKafkaClient {
         return list.offsets
     }
 
+    func cachedWatermarks(_ partition: TopicPartition) throws -> (low: Int64, high: Int64)? {
+        var low: Int64 = KafkaOffset.invalid
+        var high: Int64 = KafkaOffset.invalid
+        let code = rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high)
+        try throwIfFailed(code, action: "read the cached watermarks of \(partition)")
+        guard high != KafkaOffset.invalid else { return nil }
+        return (low, high)
+    }
+
     func watermarks(_ partition: TopicPartition, timeoutMilliseconds: Int) throws -> (low: Int64, high: Int64) {
         var low: Int64 = KafkaOffset.invalid
         var high: Int64 = KafkaOffset.invalid

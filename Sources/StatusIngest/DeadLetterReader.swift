@@ -28,13 +28,18 @@ public enum DeadLetterReader {
         defer { try? consumer.close() }
 
         var remaining: [TopicPartition: Int64] = [:]
+        var starts: [TopicPartition: Int64] = [:]
         for partition in 0..<Int32(partitionCount) {
             let topicPartition = TopicPartition(topic: topic, partition: partition)
             let marks = try consumer.watermarks(topicPartition, timeoutMilliseconds: 10_000)
-            if marks.high > marks.low { remaining[topicPartition] = marks.high }
+            if marks.high > marks.low {
+                remaining[topicPartition] = marks.high
+                starts[topicPartition] = marks.low
+            }
         }
         guard !remaining.isEmpty else { return }
-        try consumer.subscribe(topics: [topic])
+        // Assigned, not subscribed: no group join to wait for, and no offsets committed.
+        try consumer.assign(starts)
         let deadline = ContinuousClock.now + .seconds(120)
         while !remaining.isEmpty {
             guard ContinuousClock.now < deadline else {

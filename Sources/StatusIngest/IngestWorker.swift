@@ -343,7 +343,7 @@ public final class IngestWorker {
         return text
     }
 
-    private var deadLetterLogLimiter = LogRateLimiter(linesPerSecond: 50)
+    private var deadLetterLogLimiter = LogRateLimiter(linesPerSecond: 10)
 
     private func logDeadLetter(_ deadLetter: DeadLetter, layout: DeadLetterEnvelope.Layout) {
         guard let suppressed = deadLetterLogLimiter.admit() else { return }
@@ -371,14 +371,16 @@ public final class IngestWorker {
 
     private func isDrained() throws -> Bool {
         guard hasBeenAssigned else { return false }
-        logger.debug("checking whether every partition is caught up", ["partitions": .int(owned.count)])
         var unknown: [TopicPartition] = []
         for partition in owned {
-            let marks = try consumer.watermarks(partition, timeoutMilliseconds: 5000)
+            // Watermarks from the latest fetch response; a broker query would wait behind the fetch.
+            let marks = try consumer.cachedWatermarks(partition) ?? consumer.watermarks(partition, timeoutMilliseconds: 5000)
             if marks.high <= marks.low { continue }
             if let next = nextOffsets[partition] {
                 if next < marks.high {
-                    logger.debug("partition not caught up", ["partition": .string(partition.description), "next_offset": .int(next), "high_watermark": .int(marks.high)])
+                    logger.debug("partition not caught up", [
+                        "partition": .string(partition.description), "next_offset": .int(next), "high_watermark": .int(marks.high),
+                    ])
                     return false
                 }
             } else {
