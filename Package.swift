@@ -45,5 +45,11 @@ let package = Package(
             name: "StatusIngestTests",
             dependencies: ["StatusIngest", "StatusStore", "StatusCore", "Kafka"]
         ),
+        // Faults injected on purpose: the worker runs as a child process that is killed, starved of its
+        // database or broker, and joined by others; each case ends with the sample's exact figures.
+        .testTarget(
+            name: "FaultTests",
+            dependencies: ["StatusIngest", "StatusStore", "StatusCore", "Kafka", "status-ingest"]
+        ),
     ]
 )
