@@ -98,6 +98,21 @@ public final class KafkaConsumer: @unchecked Sendable {
         try openClient().commit(offsets)
     }
 
+    /// Commits offsets with a metadata string each, and waits for the broker's answer.
+    ///
+    /// The metadata travels with the offset and comes back from `committedWithMetadata`, so the next
+    /// owner of a partition can learn what the last one recorded beside its position.
+    /// - Throws: `KafkaError` when the commit fails as a whole or for one partition.
+    public func commit(withMetadata offsets: [TopicPartition: CommittedOffset]) throws {
+        try openClient().commit(withMetadata: offsets)
+    }
+
+    /// The group's committed offsets of `partitions` with their metadata, asked of the coordinator.
+    /// - Throws: `KafkaError` when the coordinator does not answer within the timeout.
+    public func committedWithMetadata(_ partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: CommittedOffset] {
+        try openClient().committedWithMetadata(partitions, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
     /// Returns the group's committed offset of each partition, `KafkaOffset.invalid` where none was committed.
     /// - Throws: `KafkaError` when the coordinator does not respond within the timeout.
     public func committed(_ partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: Int64] {

@@ -86,6 +86,33 @@ extension RDKafkaClient {
         )
     }
 
+    func commit(withMetadata offsets: [TopicPartition: CommittedOffset]) throws {
+        let list = RDKafkaTopicPartitionList(offsets)
+        let code = withExtendedLifetime(list) {
+            rd_kafka_commit(handle, list.pointer, 0)
+        }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(
+                responseError: code,
+                reason: "Failed to commit offsets: \(String(cString: rd_kafka_err2str(code)))"
+            )
+        }
+        try list.throwFirstPartitionError(attempting: "commit the offset")
+    }
+
+    func committedWithMetadata(_ partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: CommittedOffset] {
+        let list = RDKafkaTopicPartitionList(partitions)
+        let code = rd_kafka_committed(handle, list.pointer, Int32(clamping: timeoutMilliseconds))
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(
+                responseError: code,
+                reason: "Failed to read committed offsets within \(timeoutMilliseconds) ms: \(String(cString: rd_kafka_err2str(code)))"
+            )
+        }
+        try list.throwFirstPartitionError(attempting: "read the committed offset")
+        return list.committedOffsets
+    }
+
     func committed(_ partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: Int64] {
         let list = RDKafkaTopicPartitionList(partitions)
         let code = rd_kafka_committed(handle, list.pointer, Int32(clamping: timeoutMilliseconds))

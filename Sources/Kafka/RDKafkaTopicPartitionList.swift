@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 
 /// An owned `rd_kafka_topic_partition_list_t`, destroyed with this object.
 final class RDKafkaTopicPartitionList {
@@ -26,8 +27,39 @@ final class RDKafkaTopicPartitionList {
         }
     }
 
+    convenience init(_ offsets: [TopicPartition: CommittedOffset]) {
+        self.init(owning: rd_kafka_topic_partition_list_new(Int32(clamping: offsets.count)))
+        for (topicPartition, committed) in offsets {
+            guard let element = rd_kafka_topic_partition_list_add(pointer, topicPartition.topic, topicPartition.partition) else {
+                continue
+            }
+            element.pointee.offset = committed.offset
+            if !committed.metadata.isEmpty {
+                // The list's destroy call frees metadata with free(), so it must come from malloc.
+                let bytes = Array(committed.metadata.utf8)
+                let buffer = malloc(bytes.count)!
+                bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                element.pointee.metadata = buffer
+                element.pointee.metadata_size = bytes.count
+            }
+        }
+    }
+
     deinit {
         rd_kafka_topic_partition_list_destroy(pointer)
+    }
+
+    var committedOffsets: [TopicPartition: CommittedOffset] {
+        var result: [TopicPartition: CommittedOffset] = [:]
+        for element in elements {
+            var metadata = ""
+            if let bytes = element.metadata, element.metadata_size > 0 {
+                let buffer = UnsafeRawBufferPointer(start: bytes, count: element.metadata_size)
+                metadata = String(decoding: buffer, as: UTF8.self)
+            }
+            result[TopicPartition(element)] = CommittedOffset(offset: element.offset, metadata: metadata)
+        }
+        return result
     }
 
     /// The elements in librdkafka's memory.

@@ -24,8 +24,6 @@ public struct Configuration: Sendable {
         ("kafka.bootstrap.servers", "embedded"),
         ("kafka.group.id", "status-ingest"),
         ("kafka.auto.offset.reset", "earliest"),
-        ("kafka.enable.auto.commit", "true"),
-        ("kafka.auto.commit.interval.ms", "1000"),
         ("kafka.enable.idempotence", "true"),
         ("kafka.acks", "all"),
     ]
@@ -33,6 +31,7 @@ public struct Configuration: Sendable {
     /// Settings the worker needs for its guarantees; a file or variable that sets another value is rejected.
     static let fixedKafkaProperties: [String: String] = [
         "enable.auto.offset.store": "false",
+        "enable.auto.commit": "false",
     ]
 
     public private(set) var values: [String: String]
@@ -111,7 +110,7 @@ public struct Configuration: Sendable {
         for (property, required) in Configuration.fixedKafkaProperties {
             if let given = values["kafka." + property], given != required {
                 throw ConfigurationError(
-                    "kafka.\(property)=\(given) is not supported: the worker stores offsets itself, only after records are applied or dead-lettered; remove the setting")
+                    "kafka.\(property)=\(given) is not supported: the worker commits offsets itself, only after records are applied or dead-lettered; remove the setting")
             }
         }
         _ = try storeURL

@@ -48,7 +48,11 @@ public final class IngestWorker {
     private let identity: WorkerIdentity
     private var consumer: KafkaConsumer!
     private let producer: KafkaProducer
+    private let kafkaProperties: [String: String]
+    private let ledger: DeadLetterLedger
     private var requestIDs = ULIDGenerator()
+    /// Partitions whose next offset changed since their last successful commit.
+    private var uncommitted: Set<TopicPartition> = []
 
     /// Partitions this worker owns now; updated by the rebalance handler.
     private var owned: Set<TopicPartition> = []
@@ -77,6 +81,13 @@ public final class IngestWorker {
         self.logger = logger
         self.stopSignal = stopSignal
         self.identity = WorkerIdentity(groupID: kafkaProperties["group.id"] ?? "")
+        self.kafkaProperties = kafkaProperties
+        let admin = try KafkaAdmin(configuration: KafkaRoles.producerProperties(kafkaProperties))
+        guard let deadLetterPartitions = try admin.partitionCount(topic: options.deadLetterTopic, timeoutMilliseconds: 30_000) else {
+            throw ConfigurationError(
+                "the dead-letter topic \(options.deadLetterTopic) does not exist: create it (for example with as many partitions as \(options.ingestTopic)) or set ingest.dlq.topic")
+        }
+        self.ledger = DeadLetterLedger(topic: options.deadLetterTopic, partitionCount: deadLetterPartitions)
         self.producer = try KafkaProducer(configuration: KafkaRoles.producerProperties(kafkaProperties))
         self.consumer = try KafkaConsumer(configuration: KafkaRoles.consumerProperties(kafkaProperties)) { [unowned self] event in
             self.handleRebalance(event)
@@ -141,13 +152,21 @@ public final class IngestWorker {
     private func process(_ messages: [KafkaMessage]) throws {
         let started = ContinuousClock.now
         report.noteFirstRecord()
+        guard try recoverLedgerWithRetry() else { return }
+        let messages = messages.filter { !revokedSinceChunkStart.contains($0.topicPartition) }
         report.recordsRead += messages.count
 
         var pending: [PendingRecord] = []
         var messagesBySource: [RecordSource: KafkaMessage] = [:]
         var deadLetters: [DeadLetter] = []
         pending.reserveCapacity(messages.count)
+        var alreadyDeadLettered = 0
         for message in messages {
+            if ledger.isPublished(message) {
+                // A previous owner dead-lettered it and stopped before committing: it is done.
+                alreadyDeadLettered += 1
+                continue
+            }
             let decoded = RecordDecoder.decodeWithDocument(key: message.key, value: message.value)
             switch decoded.result {
             case .success(let record):
@@ -172,11 +191,13 @@ public final class IngestWorker {
         report.historyRows += applied.historyRows
         report.recordsApplied += applied.appliedRecords
         report.duplicates += applied.duplicates
+        report.alreadyDeadLettered += alreadyDeadLettered
         report.noteLastCommit()
         logger.info("batch applied", [
             "records": .int(messages.count), "applied": .int(applied.appliedRecords),
             "history_rows": .int(applied.historyRows), "duplicates": .int(applied.duplicates),
-            "dead_letters": .int(deadLetters.count), "executions": .int(applied.executions),
+            "dead_letters": .int(deadLetters.count), "already_dead_lettered": .int(alreadyDeadLettered),
+            "executions": .int(applied.executions),
             "offsets": .string(OffsetRanges.describe(messages)),
             "ms": .int(Int((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000 + (ContinuousClock.now - started).components.seconds * 1000)),
         ])
@@ -276,51 +297,68 @@ public final class IngestWorker {
     /// Publishes the dead letters and waits until the broker acknowledged each one, retrying failures.
     /// Returns false when the worker was asked to stop first.
     private func publish(_ deadLetters: [DeadLetter]) throws -> Bool {
-        guard !deadLetters.isEmpty else { return true }
         var remaining = deadLetters
         var attempt = 0
-        while !remaining.isEmpty {
-            remaining.removeAll { revokedSinceChunkStart.contains($0.message.topicPartition) }
-            let failed = DeliveryTracker()
-            var sent: [(DeadLetter, Int)] = []
+        while true {
+            remaining.removeAll { revokedSinceChunkStart.contains($0.message.topicPartition) || ledger.isPublished($0.message) }
+            if remaining.isEmpty { return true }
+
+            let startsBeforePublish = ledger.safeStarts
+            let deliveries = DeliveryTracker()
             for (index, deadLetter) in remaining.enumerated() {
                 let requestID = Self.incomingRequestID(deadLetter.message) ?? requestIDs.next().description
                 var (record, layout) = DeadLetterEnvelope.make(
                     deadLetter, requestID: requestID, worker: identity, failedAt: Date(),
                     maximumBytes: producer.maximumMessageBytes)
                 record.topic = options.deadLetterTopic
+                record.partition = ledger.deadLetterPartition(for: deadLetter.message.topicPartition)
                 do {
-                    try producer.send(record) { result in
-                        if case .failure(let error) = result { failed.fail(index, error) }
-                    }
-                    sent.append((deadLetter, index))
+                    try producer.send(record) { result in deliveries.note(index, result) }
                     logDeadLetter(deadLetter, layout: layout)
                 } catch let error as KafkaError {
-                    failed.fail(index, error)
+                    deliveries.note(index, .failure(error))
                 }
             }
             try flushWhilePolling()
-            let failures = failed.failures
-            if failures.isEmpty {
-                for (deadLetter, _) in sent {
+
+            var failed: [DeadLetter] = []
+            var firstError: KafkaError?
+            for (index, deadLetter) in remaining.enumerated() {
+                switch deliveries.results[index] {
+                case .success(let delivered)?:
+                    ledger.notePublished(
+                        source: deadLetter.message.topicPartition, offset: deadLetter.message.offset,
+                        deadLetterPartition: delivered.partition, deadLetterOffset: delivered.offset)
                     report.deadLettersByCode[deadLetter.error.code.rawValue, default: 0] += 1
+                case .failure(let error)?:
+                    firstError = firstError ?? error
+                    failed.append(deadLetter)
+                case nil:
+                    // No report before the stop: its outcome is unknown, so it is checked like a failure.
+                    failed.append(deadLetter)
                 }
-                return true
             }
-            for (deadLetter, index) in sent where failures[index] == nil {
-                report.deadLettersByCode[deadLetter.error.code.rawValue, default: 0] += 1
-            }
-            remaining = failures.keys.sorted().map { remaining[$0] }
+            if failed.isEmpty { return true }
+
             attempt += 1
             report.deadLetterRetries += 1
             let wait = options.retry.backoff(attempt: attempt)
             logger.warning("dead-letter publish failed, retrying", [
-                "topic": .string(options.deadLetterTopic), "records": .int(remaining.count),
-                "error": .string(failures.values.first?.description ?? ""), "attempt": .int(attempt),
+                "dlq_topic": .string(options.deadLetterTopic), "records": .int(failed.count),
+                "error": .string(firstError?.description ?? "no delivery report"), "attempt": .int(attempt),
+                "retry_in_ms": .int(Self.milliseconds(wait)),
             ])
+            // A record reported as failed may still have been written: look before sending it again.
+            var firstOffsets: [TopicPartition: Int64] = [:]
+            for deadLetter in failed {
+                let source = deadLetter.message.topicPartition
+                firstOffsets[source] = min(firstOffsets[source] ?? deadLetter.message.offset, deadLetter.message.offset)
+            }
+            ledger.recheck(firstOffsets, from: startsBeforePublish)
             guard try waitWhilePaused(wait) else { return false }
+            guard try recoverLedgerWithRetry() else { return false }
+            remaining = failed
         }
-        return true
     }
 
     private func flushWhilePolling() throws {
@@ -334,6 +372,27 @@ public final class IngestWorker {
                 try keepConsumerAlive()
             }
         }
+    }
+
+    /// Reads the dead-letter topic for partitions assigned since the last chunk, retrying while it
+    /// cannot be read. Returns false when the worker was asked to stop first.
+    private func recoverLedgerWithRetry() throws -> Bool {
+        var attempt = 0
+        while !ledger.pendingRecovery.isEmpty {
+            do {
+                try ledger.recover(kafkaProperties: kafkaProperties, logger: logger)
+            } catch {
+                attempt += 1
+                let wait = options.retry.backoff(attempt: attempt)
+                logger.warning("reading the dead-letter topic failed, retrying", [
+                    "dlq_topic": .string(options.deadLetterTopic), "error": .string("\(error)"),
+                    "attempt": .int(attempt), "retry_in_ms": .int(Self.milliseconds(wait)),
+                ])
+                guard try waitWhilePaused(wait) else { return false }
+            }
+        }
+        endRetry()
+        return true
     }
 
     private static func incomingRequestID(_ message: KafkaMessage) -> String? {
@@ -359,14 +418,44 @@ public final class IngestWorker {
 
     // MARK: - Offsets
 
+    /// Records that every message of the chunk is done and commits the new offsets.
     private func markDone(_ messages: [KafkaMessage]) throws {
-        var offsets: [TopicPartition: Int64] = [:]
         for message in messages where owned.contains(message.topicPartition) && !revokedSinceChunkStart.contains(message.topicPartition) {
-            offsets[message.topicPartition] = max(offsets[message.topicPartition] ?? 0, message.offset + 1)
+            let next = message.offset + 1
+            if next > nextOffsets[message.topicPartition] ?? 0 {
+                nextOffsets[message.topicPartition] = next
+                uncommitted.insert(message.topicPartition)
+            }
         }
-        guard !offsets.isEmpty else { return }
-        try consumer.storeOffsets(offsets)
-        nextOffsets.merge(offsets) { max($0, $1) }
+        commitDone(uncommitted)
+    }
+
+    /// Commits the next offsets of `partitions` with the dead-letter ledger's metadata. A failed commit
+    /// is logged and tried again with the next chunk: the records after the last commit are read again
+    /// after a crash, and the store and the ledger skip them.
+    @discardableResult
+    private func commitDone(_ partitions: Set<TopicPartition>) -> Bool {
+        var offsets: [TopicPartition: CommittedOffset] = [:]
+        for partition in partitions where owned.contains(partition) {
+            if let next = nextOffsets[partition] {
+                offsets[partition] = CommittedOffset(offset: next, metadata: ledger.metadata(for: partition))
+            }
+        }
+        guard !offsets.isEmpty else { return true }
+        do {
+            try consumer.commit(withMetadata: offsets)
+            for (partition, committed) in offsets {
+                uncommitted.remove(partition)
+                ledger.committed(partition, nextOffset: committed.offset)
+            }
+            return true
+        } catch {
+            report.commitFailures += 1
+            logger.warning("offset commit failed; it is retried with the next chunk", [
+                "error": .string("\(error)"), "partitions": .int(offsets.count),
+            ])
+            return false
+        }
     }
 
     private func isDrained() throws -> Bool {
@@ -392,22 +481,10 @@ public final class IngestWorker {
             for partition in unknown {
                 let marks = try consumer.watermarks(partition, timeoutMilliseconds: 5000)
                 guard let offset = committed[partition], offset >= 0, offset >= marks.high else { return false }
-                nextOffsets[partition] = offset
             }
         }
-        try commitStoredOffsets()
-        return true
-    }
-
-    private func commitStoredOffsets() throws {
-        let offsets = nextOffsets.filter { owned.contains($0.key) }
-        guard !offsets.isEmpty else { return }
-        do {
-            try consumer.commit(offsets)
-        } catch let error as KafkaError {
-            logger.warning("offset commit failed", ["error": .string(error.description), "partitions": .int(offsets.count)])
-            throw error
-        }
+        // Drained means committed too: a failed commit keeps the worker running until one succeeds.
+        return commitDone(uncommitted)
     }
 
     // MARK: - Retrying without leaving the group
@@ -465,26 +542,32 @@ public final class IngestWorker {
                 try? consumer.pause(partitions)
                 pausedForRetry.formUnion(partitions)
             }
+            let committed: [TopicPartition: CommittedOffset]?
+            do {
+                committed = try consumer.committedWithMetadata(partitions, timeoutMilliseconds: 10_000)
+            } catch {
+                // Without the commit metadata the dead-letter partitions are read from their beginning.
+                logger.warning("reading committed offsets failed; the dead-letter topic will be read in full", ["error": .string("\(error)")])
+                committed = nil
+            }
+            ledger.assigned(partitions, committed: committed)
             logger.info("partitions assigned", ["partitions": .string(Self.describe(partitions)), "owned": .int(owned.count)])
         case .revoked(let partitions), .lost(let partitions):
             let isLost: Bool
             if case .lost = event { isLost = true } else { isLost = false }
             if !isLost {
                 // Everything done so far is committed before another member takes over.
-                let offsets = nextOffsets.filter { partitions.contains($0.key) }
-                if !offsets.isEmpty {
-                    do {
-                        try consumer.commit(offsets)
-                    } catch {
-                        logger.warning("offset commit on revocation failed", ["error": .string("\(error)")])
-                    }
-                }
+                commitDone(Set(partitions).intersection(uncommitted))
             }
             owned.subtract(partitions)
             pausedForRetry.subtract(partitions)
             revokedSinceChunkStart.formUnion(partitions)
             backlog.removeAll { partitions.contains($0.topicPartition) }
-            for partition in partitions { nextOffsets[partition] = nil }
+            ledger.revoked(partitions)
+            for partition in partitions {
+                nextOffsets[partition] = nil
+                uncommitted.remove(partition)
+            }
             logger.info(isLost ? "partitions lost" : "partitions revoked", [
                 "partitions": .string(Self.describe(partitions)), "owned": .int(owned.count),
             ])
@@ -495,18 +578,19 @@ public final class IngestWorker {
         partitions.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }.map(\.description).joined(separator: ",")
     }
 
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
     // MARK: - Shutdown
 
     private func shutDown() throws {
         logger.info("worker stopping", ["reason": .string(stopSignal.isRequested ? "stop requested" : "drained")])
-        do {
-            try commitStoredOffsets()
-        } catch {
-            logger.error("final offset commit failed; the records after the last commit will be read again", ["error": .string("\(error)")])
+        if !commitDone(uncommitted) {
+            logger.error("final offset commit failed; the records after the last commit will be read again and skipped")
         }
         do {
-            let timeout = Int(options.shutdownTimeout.components.seconds * 1000)
-            try producer.flush(timeoutMilliseconds: max(timeout, 1))
+            try producer.flush(timeoutMilliseconds: max(Self.milliseconds(options.shutdownTimeout), 1))
         } catch {
             logger.error("dead-letter producer did not flush before the shutdown timeout", ["error": .string("\(error)")])
         }
@@ -516,13 +600,14 @@ public final class IngestWorker {
         logger.info("worker stopped", [
             "records": .int(report.recordsRead), "applied": .int(report.recordsApplied),
             "history_rows": .int(report.historyRows), "dead_letters": .int(report.deadLetters),
+            "duplicates": .int(report.duplicates), "already_dead_lettered": .int(report.alreadyDeadLettered),
         ])
     }
 }
 
-/// Collects delivery failures reported by the producer's callbacks.
+/// Collects the producer's delivery reports by the index of the record in the publish round.
 private final class DeliveryTracker {
-    private(set) var failures: [Int: KafkaError] = [:]
+    private(set) var results: [Int: Result<DeliveryReport, KafkaError>] = [:]
 
-    func fail(_ index: Int, _ error: KafkaError) { failures[index] = error }
+    func note(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) { results[index] = result }
 }

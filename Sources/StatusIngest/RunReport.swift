@@ -5,10 +5,13 @@ public struct RunReport: Sendable {
     public var recordsRead = 0
     public var recordsApplied = 0
     public var duplicates = 0
+    /// Records skipped because a previous owner had already dead-lettered them before it stopped.
+    public var alreadyDeadLettered = 0
     public var historyRows = 0
     public var deadLettersByCode: [String: Int] = [:]
     public var storeRetries = 0
     public var deadLetterRetries = 0
+    public var commitFailures = 0
     /// From the first record consumed to the last offset stored.
     public private(set) var firstRecordAt: ContinuousClock.Instant?
     public private(set) var lastCommitAt: ContinuousClock.Instant?

@@ -54,6 +54,32 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(after.historyRows, records.count)
     }
 
+    func testDeadLettersAreNotRepeatedWhenRecordsAreReadAgain() throws {
+        let harness = try WorkerHarness(partitions: 3)
+        let execution = Fixture.execution()
+        try harness.store.importExecutions([execution])
+        var records: [ProducerRecord] = []
+        for index in 0..<30 {
+            let key = index % 3 == 0 ? UUID() : execution.id
+            records.append(Fixture.record(harness.topic, key: key, value: Fixture.update(key, "extract", "step-\(index)")))
+        }
+        try harness.produce(records)
+
+        let first = try harness.runUntilDrained(groupID: "first-pass")
+        // A group with no commits reads every record again, as a worker would after a crash that came
+        // between publishing dead letters and committing: none may be published twice.
+        let second = try harness.runUntilDrained(groupID: "second-pass")
+
+        XCTAssertEqual(first.deadLettersByCode, ["not_found": 10])
+        XCTAssertEqual(second.deadLetters, 0)
+        XCTAssertEqual(second.alreadyDeadLettered, 10)
+        XCTAssertEqual(second.duplicates, 20)
+        let deadLetters = try harness.deadLetters()
+        XCTAssertEqual(deadLetters.count, 10)
+        let sources = Set(deadLetters.map { "\($0.header("dlq.source.partition") ?? "")/\($0.header("dlq.source.offset") ?? "")" })
+        XCTAssertEqual(sources.count, 10, "each source record should be on the dead-letter topic once")
+    }
+
     func testRepeatedEventIDIsAppliedOnce() throws {
         let harness = try WorkerHarness(partitions: 1)
         let execution = Fixture.execution()

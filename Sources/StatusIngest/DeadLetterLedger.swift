@@ -1,0 +1,177 @@
+import Foundation
+import Kafka
+
+/// Which input records are already on the dead-letter topic, so a record is dead-lettered once even
+/// when a worker crashes between publishing its dead letter and committing its offset.
+///
+/// Each input partition's dead letters go to one dead-letter partition (input partition modulo the
+/// dead-letter topic's partition count). Every offset commit carries, as metadata, a dead-letter
+/// offset from which every later dead letter of that input partition will be found:
+/// `dlq=<dead-letter partition>:<offset>`. The next owner of the partition reads the dead-letter
+/// partition from there to its end and collects the source offsets at or past the committed offset:
+/// those records are done and are skipped. Without metadata (no commit yet, or a commit by another
+/// tool) the scan starts at the dead-letter partition's beginning.
+final class DeadLetterLedger {
+    let topic: String
+    let partitionCount: Int32
+
+    /// Source offsets at or past the committed offset that are already on the dead-letter topic.
+    private var published: [TopicPartition: Set<Int64>] = [:]
+    /// Per dead-letter partition, an offset at or before every dead letter not yet committed past.
+    private var safeStart: [Int32: Int64] = [:]
+    /// Partitions assigned but not yet scanned, with their committed offsets and metadata.
+    private(set) var pendingRecovery: [TopicPartition: CommittedOffset?] = [:]
+
+    init(topic: String, partitionCount: Int) {
+        self.topic = topic
+        self.partitionCount = Int32(max(partitionCount, 1))
+    }
+
+    func deadLetterPartition(for source: TopicPartition) -> Int32 {
+        source.partition % partitionCount
+    }
+
+    // MARK: - Ownership
+
+    func assigned(_ partitions: [TopicPartition], committed: [TopicPartition: CommittedOffset]?) {
+        for partition in partitions {
+            pendingRecovery[partition] = committed?[partition] ?? .some(nil)
+        }
+    }
+
+    func revoked(_ partitions: [TopicPartition]) {
+        for partition in partitions {
+            published[partition] = nil
+            pendingRecovery[partition] = nil
+        }
+    }
+
+    /// Marks `sources` for another scan from the dead-letter offsets in `starts`, taken before a
+    /// publish whose outcome is unknown: a delivery reported as failed may still have been written.
+    func recheck(_ sources: [TopicPartition: Int64], from starts: [Int32: Int64]) {
+        for (source, firstOffset) in sources {
+            let partition = deadLetterPartition(for: source)
+            let metadata = starts[partition].map { "dlq=\(partition):\($0)" } ?? ""
+            pendingRecovery[source] = CommittedOffset(offset: firstOffset, metadata: metadata)
+        }
+    }
+
+    /// The current safe starts, to pass to `recheck` after an uncertain publish.
+    var safeStarts: [Int32: Int64] { safeStart }
+
+    func isPublished(_ message: KafkaMessage) -> Bool {
+        published[message.topicPartition]?.contains(message.offset) ?? false
+    }
+
+    func notePublished(source: TopicPartition, offset: Int64, deadLetterPartition: Int32, deadLetterOffset: Int64) {
+        published[source, default: []].insert(offset)
+        safeStart[deadLetterPartition] = max(safeStart[deadLetterPartition] ?? 0, deadLetterOffset + 1)
+    }
+
+    /// The metadata to commit with `source`'s offset.
+    func metadata(for source: TopicPartition) -> String {
+        let partition = deadLetterPartition(for: source)
+        guard let start = safeStart[partition] else { return "" }
+        return "dlq=\(partition):\(start)"
+    }
+
+    /// Forgets source offsets below the committed offset: they will not be read again.
+    func committed(_ source: TopicPartition, nextOffset: Int64) {
+        if let offsets = published[source] {
+            published[source] = offsets.filter { $0 >= nextOffset }
+        }
+    }
+
+    static func parseMetadata(_ metadata: String) -> (partition: Int32, offset: Int64)? {
+        guard metadata.hasPrefix("dlq=") else { return nil }
+        let parts = metadata.dropFirst(4).split(separator: ":")
+        guard parts.count == 2, let partition = Int32(parts[0]), let offset = Int64(parts[1]) else { return nil }
+        return (partition, offset)
+    }
+
+    // MARK: - Recovery
+
+    /// Reads the dead-letter partitions of every partition waiting for recovery and records which of
+    /// their records are already there. Throws when the dead-letter topic cannot be read; the caller retries.
+    func recover(kafkaProperties: [String: String], logger: Logger) throws {
+        guard !pendingRecovery.isEmpty else { return }
+        var sourcesByPartition: [Int32: [(source: TopicPartition, committedOffset: Int64, start: Int64?)]] = [:]
+        for (source, committed) in pendingRecovery {
+            let committedOffset = committed.map { $0.offset >= 0 ? $0.offset : 0 } ?? 0
+            var start: Int64?
+            if let committed, let recorded = Self.parseMetadata(committed.metadata), recorded.partition == deadLetterPartition(for: source) {
+                start = recorded.offset
+            }
+            sourcesByPartition[deadLetterPartition(for: source), default: []].append((source, committedOffset, start))
+        }
+
+        var properties = KafkaRoles.consumerProperties(kafkaProperties)
+        properties["group.id"] = (kafkaProperties["group.id"] ?? "status-ingest") + ".dead-letter-scan"
+        properties["enable.auto.commit"] = "false"
+        properties["enable.partition.eof"] = "false"
+        let consumer = try KafkaConsumer(configuration: properties)
+        defer { try? consumer.close() }
+
+        for (deadLetterPartition, sources) in sourcesByPartition {
+            let partition = TopicPartition(topic: topic, partition: deadLetterPartition)
+            let marks = try consumer.watermarks(partition, timeoutMilliseconds: 10_000)
+            // Without metadata for every source, the whole partition must be read.
+            let knownStarts = sources.compactMap(\.start)
+            var start = knownStarts.count == sources.count ? (knownStarts.min() ?? marks.low) : marks.low
+            start = max(start, marks.low)
+            var found = 0
+            if start < marks.high {
+                found = try scan(consumer, partition, from: start, to: marks.high, sources: sources)
+            }
+            safeStart[deadLetterPartition] = max(safeStart[deadLetterPartition] ?? 0, marks.high)
+            logger.log(found > 0 ? .info : .debug, "dead-letter topic checked for records of newly assigned partitions", [
+                "dlq_topic": .string(topic), "dlq_partition": .int(deadLetterPartition),
+                "from_offset": .int(start), "to_offset": .int(marks.high),
+                "partitions": .string(sources.map(\.source.description).sorted().joined(separator: ",")),
+                "already_dead_lettered": .int(found),
+            ])
+        }
+        pendingRecovery = [:]
+    }
+
+    private func scan(
+        _ consumer: KafkaConsumer,
+        _ partition: TopicPartition,
+        from start: Int64,
+        to end: Int64,
+        sources: [(source: TopicPartition, committedOffset: Int64, start: Int64?)]
+    ) throws -> Int {
+        var committedBySource: [TopicPartition: Int64] = [:]
+        for source in sources { committedBySource[source.source] = source.committedOffset }
+        try consumer.assign([partition: start])
+        var found = 0
+        let deadline = ContinuousClock.now + .seconds(60)
+        var next = start
+        while next < end {
+            guard ContinuousClock.now < deadline else {
+                throw KafkaError(
+                    code: KafkaErrorCode.timedOut, name: "_TIMED_OUT",
+                    reason: "reading dead-letter partition \(partition) from \(start) to \(end) took longer than 60 s",
+                    isRetriable: true, isFatal: false)
+            }
+            guard let message = try consumer.poll(timeoutMilliseconds: 200) else { continue }
+            next = message.offset + 1
+            guard let topic = message.header(DeadLetterHeader.sourceTopic),
+                  let sourcePartition = message.header(DeadLetterHeader.sourcePartition).flatMap({ Int32($0) }),
+                  let sourceOffset = message.header(DeadLetterHeader.sourceOffset).flatMap({ Int64($0) }) else { continue }
+            let source = TopicPartition(topic: topic, partition: sourcePartition)
+            if let committed = committedBySource[source], sourceOffset >= committed {
+                published[source, default: []].insert(sourceOffset)
+                found += 1
+            }
+        }
+        return found
+    }
+}
+
+extension KafkaMessage {
+    /// The last header named `key`, as UTF-8 text.
+    func header(_ key: String) -> String? {
+        headers.last { $0.key == key }?.value.flatMap { String(validating: $0, as: UTF8.self) }
+    }
+}
