@@ -21,6 +21,11 @@ public final class IngestWorker {
         public var shutdownTimeout: Duration
         /// Exit once every assigned partition is caught up and committed, instead of running until stopped.
         public var untilDrained: Bool
+        /// When set, the worker reads exactly these offset ranges by assignment instead of joining the
+        /// group's subscription, and exits once every range is done (backfills use this).
+        public var ranges: [TopicPartition: OffsetRange]?
+        /// Called on the worker's thread after each chunk is done, with the figures so far.
+        public var progress: (@Sendable (RunReport) -> Void)?
 
         public init(
             ingestTopic: String,
@@ -29,7 +34,9 @@ public final class IngestWorker {
             pollMaxWait: Duration = .milliseconds(50),
             retry: RetryPolicy = RetryPolicy(initialBackoff: .milliseconds(200), maximumBackoff: .seconds(30), budget: .zero),
             shutdownTimeout: Duration = .seconds(30),
-            untilDrained: Bool = false
+            untilDrained: Bool = false,
+            ranges: [TopicPartition: OffsetRange]? = nil,
+            progress: (@Sendable (RunReport) -> Void)? = nil
         ) {
             self.ingestTopic = ingestTopic
             self.deadLetterTopic = deadLetterTopic
@@ -38,6 +45,8 @@ public final class IngestWorker {
             self.retry = retry
             self.shutdownTimeout = shutdownTimeout
             self.untilDrained = untilDrained
+            self.ranges = ranges
+            self.progress = progress
         }
     }
 
@@ -67,6 +76,8 @@ public final class IngestWorker {
     private var backlog: [KafkaMessage] = []
 
     public private(set) var report = RunReport()
+    /// Counters and gauges for the metrics and health endpoints.
+    public let metrics: WorkerMetrics
 
     /// Creates the worker with its own consumer (in `kafkaProperties`' group) and dead-letter producer.
     public init(
@@ -74,9 +85,11 @@ public final class IngestWorker {
         kafkaProperties: [String: String],
         store: any TaskStatusStore,
         logger: Logger,
-        stopSignal: StopSignal
+        stopSignal: StopSignal,
+        metrics: WorkerMetrics = WorkerMetrics()
     ) throws {
         self.options = options
+        self.metrics = metrics
         self.store = store
         self.logger = logger
         self.stopSignal = stopSignal
@@ -98,14 +111,27 @@ public final class IngestWorker {
 
     /// Consumes until stopped (or drained, with `untilDrained`), then commits and leaves the group.
     public func run() throws -> RunReport {
-        try consumer.subscribe(topics: [options.ingestTopic])
+        if let ranges = options.ranges {
+            try startRanges(ranges)
+        } else {
+            try consumer.subscribe(topics: [options.ingestTopic])
+        }
         logger.info("worker started", [
             "topic": .string(options.ingestTopic), "dlq_topic": .string(options.deadLetterTopic),
             "group_id": .string(identity.groupID), "version": .string(identity.version),
+            "mode": .string(options.ranges == nil ? "subscribe" : "offset ranges"),
         ])
 
         while !stopSignal.isRequested {
             let chunk = try pollChunk()
+            if options.ranges != nil, rangesAreDone() {
+                if !chunk.isEmpty { try process(chunk) }
+                if rangesAreDone(), commitDone(uncommitted) {
+                    logger.info("every offset range is done", ["partitions": .int(owned.count)])
+                    break
+                }
+                continue
+            }
             if chunk.isEmpty {
                 if options.untilDrained, try isDrained() {
                     logger.info("every assigned partition is caught up", ["partitions": .int(owned.count)])
@@ -133,7 +159,12 @@ public final class IngestWorker {
             } else {
                 timeout = 100
             }
+            metrics.update { $0.lastPollAt = Date() }
             if let message = try consumer.poll(timeoutMilliseconds: timeout) {
+                if let end = options.ranges?[message.topicPartition]?.end, message.offset >= end {
+                    pauseAtRangeEnd(message.topicPartition)
+                    continue
+                }
                 messages.append(message)
                 if deadline == nil { deadline = .now + options.pollMaxWait }
             } else if deadline == nil {
@@ -147,6 +178,38 @@ public final class IngestWorker {
         return messages
     }
 
+    // MARK: - Offset ranges
+
+    private func startRanges(_ ranges: [TopicPartition: OffsetRange]) throws {
+        let partitions = Array(ranges.keys)
+        try consumer.assign(ranges.mapValues(\.start))
+        hasBeenAssigned = true
+        owned = Set(partitions)
+        for (partition, range) in ranges {
+            // Everything before the start counts as done, so an empty range is done at once.
+            nextOffsets[partition] = range.start
+        }
+        let committed = try? consumer.committedWithMetadata(partitions, timeoutMilliseconds: 10_000)
+        ledger.assigned(partitions, committed: committed)
+        metrics.update {
+            $0.hasBeenAssigned = true
+            $0.assignedPartitions = partitions.count
+        }
+    }
+
+    private func rangesAreDone() -> Bool {
+        guard let ranges = options.ranges else { return false }
+        return ranges.allSatisfy { partition, range in (nextOffsets[partition] ?? range.start) >= range.end }
+    }
+
+    private var pausedAtRangeEnd: Set<TopicPartition> = []
+
+    private func pauseAtRangeEnd(_ partition: TopicPartition) {
+        guard !pausedAtRangeEnd.contains(partition) else { return }
+        pausedAtRangeEnd.insert(partition)
+        try? consumer.pause([partition])
+    }
+
     // MARK: - One chunk
 
     private func process(_ messages: [KafkaMessage]) throws {
@@ -155,6 +218,10 @@ public final class IngestWorker {
         guard try recoverLedgerWithRetry() else { return }
         let messages = messages.filter { !revokedSinceChunkStart.contains($0.topicPartition) }
         report.recordsRead += messages.count
+        metrics.update {
+            $0.recordsConsumed += messages.count
+            $0.inFlightRecords = messages.count
+        }
 
         var pending: [PendingRecord] = []
         var messagesBySource: [RecordSource: KafkaMessage] = [:]
@@ -193,6 +260,16 @@ public final class IngestWorker {
         report.duplicates += applied.duplicates
         report.alreadyDeadLettered += alreadyDeadLettered
         report.noteLastCommit()
+        metrics.update { [report] in
+            $0.recordsApplied = report.recordsApplied
+            $0.historyRows = report.historyRows
+            $0.duplicates = report.duplicates
+            $0.alreadyDeadLettered = report.alreadyDeadLettered
+            $0.deadLettersByCode = report.deadLettersByCode
+            $0.inFlightRecords = 0
+        }
+        updateLag()
+        options.progress?(report)
         logger.info("batch applied", [
             "records": .int(messages.count), "applied": .int(applied.appliedRecords),
             "history_rows": .int(applied.historyRows), "duplicates": .int(applied.duplicates),
@@ -223,26 +300,42 @@ public final class IngestWorker {
             }
             if records.isEmpty { return ApplyResult() }
             let batches = BatchGrouper.group(records)
+            let started = ContinuousClock.now
             do {
                 let outcomes = try store.apply(batches)
+                let seconds = Self.seconds(ContinuousClock.now - started)
+                metrics.update {
+                    $0.applySeconds.observe(seconds)
+                    $0.batches += batches.count
+                    for batch in batches { $0.batchSizes.observe(Double(batch.updateCount)) }
+                    $0.storeReachable = true
+                }
                 endRetry()
                 return summarize(batches: batches, outcomes: outcomes, messagesBySource: messagesBySource)
-            } catch let error as StoreError {
+            } catch {
+                // StoreError.transient is the expected case; anything else is unexpected but retried
+                // the same way, since giving up would lose records and retrying loses nothing.
+                let description = (error as? StoreError)?.description ?? "unexpected store error: \(error)"
                 attempt += 1
                 let failedSince = firstFailure ?? .now
                 firstFailure = failedSince
                 report.storeRetries += 1
+                metrics.update {
+                    $0.storeErrors += 1
+                    $0.retriesByKind["store", default: 0] += 1
+                    $0.storeReachable = false
+                }
                 if options.retry.isExhausted(since: failedSince) {
                     logger.error("retry budget used up: dead-lettering records with repository_error", [
-                        "records": .int(records.count), "error": .string(error.description),
+                        "records": .int(records.count), "error": .string(description),
                     ])
                     endRetry()
-                    return budgetExhausted(records, error: error, messagesBySource: messagesBySource)
+                    return budgetExhausted(records, reason: description, messagesBySource: messagesBySource)
                 }
                 let wait = options.retry.backoff(attempt: attempt)
                 logger.warning("store failed, retrying", [
-                    "attempt": .int(attempt), "retry_in_ms": .int(Int(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)),
-                    "records": .int(records.count), "error": .string(error.description),
+                    "attempt": .int(attempt), "retry_in_ms": .int(Self.milliseconds(wait)),
+                    "records": .int(records.count), "error": .string(description),
                 ])
                 guard try waitWhilePaused(wait) else { return nil }
             }
@@ -272,11 +365,11 @@ public final class IngestWorker {
         return result
     }
 
-    private func budgetExhausted(_ records: [PendingRecord], error: StoreError, messagesBySource: [RecordSource: KafkaMessage]) -> ApplyResult {
+    private func budgetExhausted(_ records: [PendingRecord], reason: String, messagesBySource: [RecordSource: KafkaMessage]) -> ApplyResult {
         var result = ApplyResult()
         let contractError = ContractError(
             code: .repositoryError, message: "The database failed and the retry budget is used up",
-            details: .object([JSONMember("reason", .string(error.description))]), httpStatus: 500)
+            details: .object([JSONMember("reason", .string(reason))]), httpStatus: 500)
         for record in records {
             if let message = messagesBySource[record.source] {
                 result.deadLetters.append(DeadLetter(message: message, error: contractError, document: Self.document(of: message)))
@@ -342,6 +435,7 @@ public final class IngestWorker {
 
             attempt += 1
             report.deadLetterRetries += 1
+            metrics.update { $0.retriesByKind["dead_letter_publish", default: 0] += 1 }
             let wait = options.retry.backoff(attempt: attempt)
             logger.warning("dead-letter publish failed, retrying", [
                 "dlq_topic": .string(options.deadLetterTopic), "records": .int(failed.count),
@@ -383,6 +477,7 @@ public final class IngestWorker {
                 try ledger.recover(kafkaProperties: kafkaProperties, logger: logger)
             } catch {
                 attempt += 1
+                metrics.update { $0.retriesByKind["dead_letter_scan", default: 0] += 1 }
                 let wait = options.retry.backoff(attempt: attempt)
                 logger.warning("reading the dead-letter topic failed, retrying", [
                     "dlq_topic": .string(options.deadLetterTopic), "error": .string("\(error)"),
@@ -451,6 +546,7 @@ public final class IngestWorker {
             return true
         } catch {
             report.commitFailures += 1
+            metrics.update { $0.commitFailures += 1 }
             logger.warning("offset commit failed; it is retried with the next chunk", [
                 "error": .string("\(error)"), "partitions": .int(offsets.count),
             ])
@@ -512,7 +608,7 @@ public final class IngestWorker {
     private func beginRetry() {
         guard !isRetrying else { return }
         isRetrying = true
-        let toPause = owned.subtracting(pausedForRetry)
+        let toPause = owned.subtracting(pausedForRetry).subtracting(pausedAtRangeEnd)
         if !toPause.isEmpty {
             try? consumer.pause(Array(toPause))
             pausedForRetry.formUnion(toPause)
@@ -551,6 +647,10 @@ public final class IngestWorker {
                 committed = nil
             }
             ledger.assigned(partitions, committed: committed)
+            metrics.update { [owned] in
+                $0.hasBeenAssigned = true
+                $0.assignedPartitions = owned.count
+            }
             logger.info("partitions assigned", ["partitions": .string(Self.describe(partitions)), "owned": .int(owned.count)])
         case .revoked(let partitions), .lost(let partitions):
             let isLost: Bool
@@ -568,6 +668,7 @@ public final class IngestWorker {
                 nextOffsets[partition] = nil
                 uncommitted.remove(partition)
             }
+            metrics.update { [owned] in $0.assignedPartitions = owned.count }
             logger.info(isLost ? "partitions lost" : "partitions revoked", [
                 "partitions": .string(Self.describe(partitions)), "owned": .int(owned.count),
             ])
@@ -576,6 +677,19 @@ public final class IngestWorker {
 
     private static func describe(_ partitions: [TopicPartition]) -> String {
         partitions.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }.map(\.description).joined(separator: ",")
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    private func updateLag() {
+        var lag: [TopicPartition: Int64] = [:]
+        for partition in owned {
+            guard let marks = try? consumer.cachedWatermarks(partition) else { continue }
+            lag[partition] = max(0, marks.high - (nextOffsets[partition] ?? marks.low))
+        }
+        metrics.update { $0.lagByPartition = lag }
     }
 
     static func milliseconds(_ duration: Duration) -> Int {

@@ -23,12 +23,14 @@ enum RunCommand {
         defer { store.close() }
         try store.migrate()
 
+        let options = try workerOptions(configuration, untilDrained: parsed.flags.contains("until-drained"))
         let stopSignal = StopSignal()
         stopSignal.installSignalHandlers { signalNumber in
             logger.info("stop requested", ["signal": .string(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT")])
+            ShutdownWatchdog.start(timeout: options.shutdownTimeout, logger: logger)
         }
         let worker = try IngestWorker(
-            options: try workerOptions(configuration, untilDrained: parsed.flags.contains("until-drained")),
+            options: options,
             kafkaProperties: kafka, store: store, logger: logger, stopSignal: stopSignal)
         _ = try worker.run()
         return 0
@@ -65,5 +67,22 @@ enum EmbeddedBroker {
             "topics": .string("\(configuration.ingestTopic),\(configuration.deadLetterTopic)"), "partitions": .int(partitions),
         ])
         return cluster
+    }
+}
+
+/// Ends the process when a requested stop takes longer than the shutdown timeout.
+///
+/// Exiting then loses nothing: a record is done only once it is applied or dead-lettered and its
+/// offset committed, so whatever was in flight is read again by the next owner and skipped if done.
+enum ShutdownWatchdog {
+    static func start(timeout: Duration, logger: Logger) {
+        // A little past the timeout, so the worker's own bounded steps get their full time first.
+        let deadline = DispatchTime.now() + .milliseconds(IngestWorker.milliseconds(timeout) + 2000)
+        DispatchQueue.global().asyncAfter(deadline: deadline) {
+            logger.error("shutdown took longer than ingest.shutdown.timeout.ms; exiting without waiting further", [
+                "timeout_ms": .int(IngestWorker.milliseconds(timeout)),
+            ])
+            exit(0)
+        }
     }
 }

@@ -36,3 +36,14 @@ public struct RunReport: Sendable {
 
     mutating func noteStop() { stoppedAt = .now }
 }
+
+/// Offsets `start` (inclusive) to `end` (exclusive) of one partition.
+public struct OffsetRange: Sendable, Hashable {
+    public var start: Int64
+    public var end: Int64
+
+    public init(start: Int64, end: Int64) {
+        self.start = start
+        self.end = end
+    }
+}
