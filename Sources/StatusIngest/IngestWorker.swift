@@ -247,12 +247,15 @@ public final class IngestWorker {
             }
         }
 
+        let decoded = ContinuousClock.now
         let applied = try applyWithRetry(pending, messagesBySource: messagesBySource)
+        let appliedAt = ContinuousClock.now
         guard let applied else { return }
         deadLetters.append(contentsOf: applied.deadLetters)
         deadLetters.sort { ($0.message.partition, $0.message.offset) < ($1.message.partition, $1.message.offset) }
 
         guard try publish(deadLetters) else { return }
+        let publishedAt = ContinuousClock.now
         try markDone(messages)
 
         report.historyRows += applied.historyRows
@@ -276,7 +279,9 @@ public final class IngestWorker {
             "dead_letters": .int(deadLetters.count), "already_dead_lettered": .int(alreadyDeadLettered),
             "executions": .int(applied.executions),
             "offsets": .string(OffsetRanges.describe(messages)),
-            "ms": .int(Int((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000 + (ContinuousClock.now - started).components.seconds * 1000)),
+            "ms": .int(Self.milliseconds(ContinuousClock.now - started)),
+            "decode_ms": .int(Self.milliseconds(decoded - started)), "apply_ms": .int(Self.milliseconds(appliedAt - decoded)),
+            "dead_letter_ms": .int(Self.milliseconds(publishedAt - appliedAt)), "commit_ms": .int(Self.milliseconds(ContinuousClock.now - publishedAt)),
         ])
     }
 
