@@ -1,3 +1,5 @@
+import Foundation
+
 /// A member of a Kafka consumer group that reads records one at a time.
 ///
 /// Call it from one thread at a time, the polling thread: the rebalance handler runs on that
@@ -131,6 +133,17 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// - Throws: `KafkaError` when the broker does not respond within the timeout or does not host the partition.
     public func watermarks(_ partition: TopicPartition, timeoutMilliseconds: Int) throws -> (low: Int64, high: Int64) {
         return try openClient().watermarks(partition, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Returns, for each partition, the first offset whose record timestamp is at or after `date`,
+    /// or `KafkaOffset.end` where every record is older. Use it to start reading from a point in time.
+    ///
+    /// Record timestamps are the producer's create time or the broker's log-append time, as the
+    /// topic's `message.timestamp.type` says, and are kept in milliseconds.
+    /// - Throws: `KafkaError` when a leader does not respond within the timeout or does not host a partition.
+    public func offsets(forTimestamp date: Date, partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: Int64] {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        return try openClient().offsets(forTimestamp: milliseconds, partitions: partitions, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// Low and high watermarks as the last fetch response reported them, without asking the broker.
