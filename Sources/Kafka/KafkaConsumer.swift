@@ -139,7 +139,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// or `KafkaOffset.end` where every record is older. Use it to start reading from a point in time.
     ///
     /// Record timestamps are the producer's create time or the broker's log-append time, as the
-    /// topic's `message.timestamp.type` says, and are kept in milliseconds.
+    /// topic's `message.timestamp.type` sets, and are kept in milliseconds.
     /// - Throws: `KafkaError` when a leader does not respond within the timeout or does not host a partition.
     public func offsets(forTimestamp date: Date, partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: Int64] {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))

@@ -35,7 +35,7 @@ final class OffsetsForTimesTests: XCTestCase {
         let offsets = try consumer.offsets(forTimestamp: third, partitions: [partition], timeoutMilliseconds: 10_000)
 
         if offsets[partition] == KafkaOffset.end {
-            // librdkafka 2.0.2's mock ListOffsets handler answers every timestamp with -1 (a FIXME in
+            // librdkafka 2.0.2's mock ListOffsets handler returns -1 for every timestamp (a FIXME in
             // rdkafka_mock_handlers.c); a real broker finds the offset.
             throw XCTSkip("the mock cluster does not look offsets up by timestamp")
         }
