@@ -17,10 +17,12 @@ enum DemoCommand {
             storeURL = "sqlite:" + path
         }
 
-        let outcome = try SampleRun(
+        var sampleRun = SampleRun(
             sampleDirectory: sample, storeURL: storeURL,
-            partitions: try configuration.integer("ingest.topic.partitions", range: 1...10_000), logger: logger
-        ).run()
+            partitions: try configuration.integer("ingest.topic.partitions", range: 1...10_000), logger: logger)
+        sampleRun.pollMaxRecords = try configuration.integer("ingest.poll.max.records", range: 1...1_000_000)
+        sampleRun.kafkaOverrides = configuration.kafkaProperties.filter { $0.key != "bootstrap.servers" && $0.key != "group.id" }
+        let outcome = try sampleRun.run()
         print(summary(outcome, sample: sample))
         let differences = outcome.differences
         if differences.isEmpty {

@@ -247,14 +247,16 @@ public final class IngestWorker {
             }
         }
 
+        var round = beginPublishRound()
+        send(deadLetters, in: &round)
         let decoded = ContinuousClock.now
         let applied = try applyWithRetry(pending, messagesBySource: messagesBySource)
         let appliedAt = ContinuousClock.now
         guard let applied else { return }
-        deadLetters.append(contentsOf: applied.deadLetters)
-        deadLetters.sort { ($0.message.partition, $0.message.offset) < ($1.message.partition, $1.message.offset) }
+        send(applied.deadLetters, in: &round)
+        let deadLetterCount = deadLetters.count + applied.deadLetters.count
 
-        guard try publish(deadLetters) else { return }
+        guard try finish(round) else { return }
         let publishedAt = ContinuousClock.now
         try markDone(messages)
 
@@ -276,7 +278,7 @@ public final class IngestWorker {
         logger.info("batch applied", [
             "records": .int(messages.count), "applied": .int(applied.appliedRecords),
             "history_rows": .int(applied.historyRows), "duplicates": .int(applied.duplicates),
-            "dead_letters": .int(deadLetters.count), "already_dead_lettered": .int(alreadyDeadLettered),
+            "dead_letters": .int(deadLetterCount), "already_dead_lettered": .int(alreadyDeadLettered),
             "executions": .int(applied.executions),
             "offsets": .string(OffsetRanges.describe(messages)),
             "ms": .int(Self.milliseconds(ContinuousClock.now - started)),
@@ -392,40 +394,61 @@ public final class IngestWorker {
 
     // MARK: - Dead letters
 
-    /// Publishes the dead letters and waits until the broker acknowledged each one, retrying failures.
-    /// Returns false when the worker was asked to stop first.
-    private func publish(_ deadLetters: [DeadLetter]) throws -> Bool {
-        var remaining = deadLetters
-        var attempt = 0
-        while true {
-            remaining.removeAll { revokedSinceChunkStart.contains($0.message.topicPartition) || ledger.isPublished($0.message) }
-            if remaining.isEmpty { return true }
+    /// Dead letters sent and not yet confirmed: one publish round.
+    private struct PublishRound {
+        var deadLetters: [DeadLetter] = []
+        let deliveries = DeliveryTracker()
+        /// The ledger's safe starts before anything of the round was sent, for a recheck after failures.
+        let startsBeforePublish: [Int32: Int64]
+    }
 
-            let startsBeforePublish = ledger.safeStarts
-            let deliveries = DeliveryTracker()
-            for (index, deadLetter) in remaining.enumerated() {
-                let requestID = Self.incomingRequestID(deadLetter.message) ?? requestIDs.next().description
-                var (record, layout) = DeadLetterEnvelope.make(
-                    deadLetter, requestID: requestID, worker: identity, failedAt: Date(),
-                    maximumBytes: producer.maximumMessageBytes)
-                record.topic = options.deadLetterTopic
-                record.partition = ledger.deadLetterPartition(for: deadLetter.message.topicPartition)
-                do {
-                    try producer.send(record) { result in deliveries.note(index, result) }
-                    logDeadLetter(deadLetter, layout: layout)
-                } catch let error as KafkaError {
-                    deliveries.note(index, .failure(error))
-                }
+    private func beginPublishRound() -> PublishRound {
+        PublishRound(startsBeforePublish: ledger.safeStarts)
+    }
+
+    /// Sends dead letters without waiting for the broker, so that their acknowledgements arrive while
+    /// the worker goes on (the chunk's undecodable records are sent before the store is called).
+    private func send(_ deadLetters: [DeadLetter], in round: inout PublishRound) {
+        for deadLetter in deadLetters {
+            let source = deadLetter.message.topicPartition
+            if revokedSinceChunkStart.contains(source) || ledger.isPublished(deadLetter.message) { continue }
+            let requestID = Self.incomingRequestID(deadLetter.message) ?? requestIDs.next().description
+            var (record, layout) = DeadLetterEnvelope.make(
+                deadLetter, requestID: requestID, worker: identity, failedAt: Date(),
+                maximumBytes: producer.maximumMessageBytes)
+            record.topic = options.deadLetterTopic
+            record.partition = ledger.deadLetterPartition(for: source)
+            let key = SourceOffset(partition: source, offset: deadLetter.message.offset)
+            let deliveries = round.deliveries
+            do {
+                try producer.send(record) { result in deliveries.note(key, result) }
+                logDeadLetter(deadLetter, layout: layout)
+            } catch let error as KafkaError {
+                deliveries.note(key, .failure(error))
+            } catch {
+                deliveries.note(key, .failure(KafkaError(
+                    code: KafkaErrorCode.invalidArgument, name: "_INVALID_ARG", reason: "\(error)", isRetriable: false, isFatal: false)))
             }
+            round.deadLetters.append(deadLetter)
+        }
+    }
+
+    /// Waits until the broker acknowledged every dead letter of the round, sending failed ones again
+    /// with backoff. Returns false when the worker was asked to stop first.
+    private func finish(_ firstRound: PublishRound) throws -> Bool {
+        var round = firstRound
+        var attempt = 0
+        while !round.deadLetters.isEmpty {
             try flushWhilePolling()
 
             var failed: [DeadLetter] = []
             var firstError: KafkaError?
-            for (index, deadLetter) in remaining.enumerated() {
-                switch deliveries.results[index] {
+            for deadLetter in round.deadLetters {
+                let key = SourceOffset(partition: deadLetter.message.topicPartition, offset: deadLetter.message.offset)
+                switch round.deliveries.results[key] {
                 case .success(let delivered)?:
                     ledger.notePublished(
-                        source: deadLetter.message.topicPartition, offset: deadLetter.message.offset,
+                        source: key.partition, offset: key.offset,
                         deadLetterPartition: delivered.partition, deadLetterOffset: delivered.offset)
                     report.deadLettersByCode[deadLetter.error.code.rawValue, default: 0] += 1
                 case .failure(let error)?:
@@ -453,11 +476,13 @@ public final class IngestWorker {
                 let source = deadLetter.message.topicPartition
                 firstOffsets[source] = min(firstOffsets[source] ?? deadLetter.message.offset, deadLetter.message.offset)
             }
-            ledger.recheck(firstOffsets, from: startsBeforePublish)
+            ledger.recheck(firstOffsets, from: round.startsBeforePublish)
             guard try waitWhilePaused(wait) else { return false }
             guard try recoverLedgerWithRetry() else { return false }
-            remaining = failed
+            round = beginPublishRound()
+            send(failed, in: &round)
         }
+        return true
     }
 
     private func flushWhilePolling() throws {
@@ -724,9 +749,15 @@ public final class IngestWorker {
     }
 }
 
-/// Collects the producer's delivery reports by the index of the record in the publish round.
-private final class DeliveryTracker {
-    private(set) var results: [Int: Result<DeliveryReport, KafkaError>] = [:]
+/// An input record's position, which names its dead letter in a publish round.
+private struct SourceOffset: Hashable {
+    var partition: TopicPartition
+    var offset: Int64
+}
 
-    func note(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) { results[index] = result }
+/// Collects the producer's delivery reports of one publish round.
+private final class DeliveryTracker {
+    private(set) var results: [SourceOffset: Result<DeliveryReport, KafkaError>] = [:]
+
+    func note(_ source: SourceOffset, _ result: Result<DeliveryReport, KafkaError>) { results[source] = result }
 }

@@ -13,6 +13,8 @@ public struct SampleRun {
     public var partitions: Int
     public var logger: Logger
     public var pollMaxRecords = 5000
+    /// librdkafka properties that replace the defaults (the bootstrap servers and group stay the sample's own).
+    public var kafkaOverrides: [String: String] = [:]
 
     public init(sampleDirectory: String, storeURL: String, partitions: Int = 12, logger: Logger) {
         self.sampleDirectory = sampleDirectory
@@ -66,6 +68,7 @@ public struct SampleRun {
         for (key, value) in Configuration.defaults where key.hasPrefix("kafka.") {
             kafka[String(key.dropFirst("kafka.".count))] = value
         }
+        kafka.merge(kafkaOverrides) { $1 }
         kafka.merge(Configuration.fixedKafkaProperties) { $1 }
         kafka["bootstrap.servers"] = cluster.bootstrapServers
         kafka["group.id"] = "status-ingest-sample"
