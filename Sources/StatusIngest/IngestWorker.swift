@@ -259,6 +259,12 @@ public final class IngestWorker {
         guard try finish(round) else { return }
         let publishedAt = ContinuousClock.now
         try markDone(messages)
+        let committedAt = Date()
+        for message in messages {
+            if let timestamp = message.timestamp {
+                report.produceToCommit.record(milliseconds: committedAt.timeIntervalSince(timestamp) * 1000)
+            }
+        }
 
         report.historyRows += applied.historyRows
         report.recordsApplied += applied.appliedRecords
@@ -745,6 +751,11 @@ public final class IngestWorker {
             "records": .int(report.recordsRead), "applied": .int(report.recordsApplied),
             "history_rows": .int(report.historyRows), "dead_letters": .int(report.deadLetters),
             "duplicates": .int(report.duplicates), "already_dead_lettered": .int(report.alreadyDeadLettered),
+            "active_seconds": .double(report.activeSeconds ?? 0),
+            "latency_p50_ms": .double(report.produceToCommit.percentile(0.5) ?? 0),
+            "latency_p99_ms": .double(report.produceToCommit.percentile(0.99) ?? 0),
+            "latency_max_ms": .double(report.produceToCommit.maximum),
+            "peak_rss_bytes": .int(report.peakResidentBytes ?? 0),
         ])
     }
 }

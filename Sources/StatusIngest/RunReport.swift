@@ -12,6 +12,11 @@ public struct RunReport: Sendable {
     public var storeRetries = 0
     public var deadLetterRetries = 0
     public var commitFailures = 0
+    /// From each record's Kafka timestamp (its producer's send time, with the default CreateTime) to
+    /// the commit of its offset.
+    public var produceToCommit = LatencyHistogram()
+    /// The process's peak resident memory (VmHWM on Linux) when the run stopped, in bytes.
+    public var peakResidentBytes: Int?
     /// From the first record consumed to the last offset stored.
     public private(set) var firstRecordAt: ContinuousClock.Instant?
     public private(set) var lastCommitAt: ContinuousClock.Instant?
@@ -34,7 +39,10 @@ public struct RunReport: Sendable {
 
     mutating func noteLastCommit() { lastCommitAt = .now }
 
-    mutating func noteStop() { stoppedAt = .now }
+    mutating func noteStop() {
+        stoppedAt = .now
+        peakResidentBytes = ProcessMemory.peakResidentBytes()
+    }
 }
 
 /// Offsets `start` (inclusive) to `end` (exclusive) of one partition.
@@ -45,5 +53,18 @@ public struct OffsetRange: Sendable, Hashable {
     public init(start: Int64, end: Int64) {
         self.start = start
         self.end = end
+    }
+}
+
+/// The process's memory as Linux reports it in `/proc/self/status`.
+enum ProcessMemory {
+    /// VmHWM, the peak resident set size, in bytes; nil where `/proc` does not report it.
+    static func peakResidentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+            return digits.map { $0 * 1024 }
+        }
+        return nil
     }
 }
