@@ -33,7 +33,7 @@ enum BrokerCommands {
     }
 
     static func produce(_ arguments: [String], configuration: Configuration, logger: Logger) throws -> Int32 {
-        let parsed = try CommandLineArguments(arguments, flags: [], options: ["topic"])
+        let parsed = try CommandLineArguments(arguments, flags: [], options: ["topic", "rate", "limit"])
         guard parsed.positionals.count == 1 else {
             throw UsageError("produce needs exactly one NDJSON file, e.g. status-ingest produce events.ndjson")
         }
@@ -46,12 +46,16 @@ enum BrokerCommands {
         }
         let path = parsed.positionals[0]
         let topic = parsed.options["topic"] ?? configuration.ingestTopic
-        let records = try EventFile.load(path: path)
+        var records = try EventFile.load(path: path)
+        if parsed.options["limit"] != nil {
+            records = Array(records.prefix(try parsed.integer("limit", default: records.count, range: 0...Int.max)))
+        }
+        let rate = parsed.options["rate"] == nil ? nil : try parsed.integer("rate", default: 1, range: 1...10_000_000)
         let producer = try KafkaProducer(configuration: KafkaRoles.producerProperties(configuration.kafkaProperties))
         defer { producer.close() }
 
         let started = ContinuousClock.now
-        let result = try RecordSender.send(records, topic: topic, producer: producer)
+        let result = try RecordSender.send(records, topic: topic, producer: producer, recordsPerSecond: rate)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         logger.info("records produced", [

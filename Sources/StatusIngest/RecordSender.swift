@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 
 /// Sends records to a topic in order and waits until the broker acknowledged each one.
@@ -8,9 +9,18 @@ enum RecordSender {
         var firstError: KafkaError?
     }
 
-    static func send(_ records: [EventFile.Record], topic: String, producer: KafkaProducer) throws -> Result {
+    /// Sends `records` in order; with `recordsPerSecond`, no faster than that rate.
+    static func send(_ records: [EventFile.Record], topic: String, producer: KafkaProducer, recordsPerSecond: Int? = nil) throws -> Result {
         let outcome = SendOutcome()
-        for record in records {
+        let started = ContinuousClock.now
+        for (index, record) in records.enumerated() {
+            if let recordsPerSecond {
+                let due = started + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(recordsPerSecond))
+                if due > .now {
+                    producer.poll(timeoutMilliseconds: 0)
+                    Thread.sleep(forTimeInterval: IngestWorker.seconds(due - .now))
+                }
+            }
             let producerRecord = ProducerRecord(topic: topic, key: record.key, value: record.value, headers: record.headers)
             while true {
                 do {

@@ -13,10 +13,21 @@ public enum StatusIngestCommand {
         commands:
           run [--until-drained]           consume until SIGINT/SIGTERM; with --until-drained, exit 0
                                           once every assigned partition is caught up and committed
+          backfill [--from-beginning | --from-time TIME | --offsets P:START[-END],...]
+                   [--topic TOPIC] [--group GROUP]
+                                          read the input topic again, up to its end when the backfill
+                                          starts, in a group of its own (default: kafka.group.id plus
+                                          -backfill); TIME is RFC 3339, END is exclusive
+          backfill --file FILE [--source-name NAME]
+                                          apply an NDJSON file of records ({"key", "value"}) directly;
+                                          a second run over the same file changes nothing
+                   [--progress-interval-ms N]
+                                          least time between progress reports (default 1000)
           dev-broker [--partitions N]     start librdkafka's mock cluster on loopback, create the
                      [--brokers N]        topics, print the bootstrap address, run until stopped
           produce FILE [--topic TOPIC]    send the records of an NDJSON file ({"key", "value" or
-                                          "value_base64"}) in file order (default: ingest.topic)
+                [--rate N] [--limit N]    "value_base64"}) in file order (default: ingest.topic);
+                                          --rate caps records per second, --limit sends the first N
           store migrate                   create or upgrade the store's schema
           store import-executions FILE    load flow executions from NDJSON, one a line
           store stats                     print the store's figures as JSON
@@ -95,13 +106,15 @@ public enum StatusIngestCommand {
         }
         try configuration.validate()
         let logger = Logger(level: try configuration.logLevel, format: try configuration.logFormat)
-        KafkaLog.setHandler { level, facility, message in
-            logger.log(level >= .warning ? .warning : .debug, "librdkafka: \(message)", ["facility": .string(facility)])
-        }
+        KafkaLogRouting.install(logger: logger)
 
         let arguments = Array(rest)
         switch command {
         case "run": return try RunCommand.run(arguments, configuration: configuration, logger: logger)
+        case "backfill":
+            let stopSignal = StopSignal()
+            stopSignal.installSignalHandlers { _ in logger.info("stop requested; the backfill ends after the current chunk") }
+            return try BackfillCommand.run(arguments, configuration: configuration, logger: logger, stopSignal: stopSignal)
         case "dev-broker": return try BrokerCommands.devBroker(arguments, configuration: configuration, logger: logger)
         case "produce": return try BrokerCommands.produce(arguments, configuration: configuration, logger: logger)
         case "store": return try StoreCommands.run(arguments, configuration: configuration, logger: logger)
