@@ -1,0 +1,84 @@
+import Foundation
+import Kafka
+import StatusCore
+
+/// Publishes dead letters outside the worker (backfills from a file) and waits for the broker's
+/// acknowledgement of each, with the worker's envelope and headers.
+final class DeadLetterPublisher {
+    let topic: String
+    private let producer: KafkaProducer
+    private let identity: WorkerIdentity
+    private let logger: Logger
+    private var requestIDs = ULIDGenerator()
+
+    init(topic: String, kafkaProperties: [String: String], logger: Logger) throws {
+        self.topic = topic
+        self.logger = logger
+        self.identity = WorkerIdentity(groupID: kafkaProperties["group.id"] ?? "")
+        self.producer = try KafkaProducer(configuration: KafkaRoles.producerProperties(kafkaProperties))
+    }
+
+    /// Sends every dead letter and waits until each is acknowledged, sending failed ones again with backoff.
+    /// Returns false when a stop was requested before all were acknowledged.
+    func publish(_ deadLetters: [DeadLetter], stopSignal: StopSignal, retry: RetryPolicy) throws -> Bool {
+        var remaining = deadLetters
+        var attempt = 0
+        while !remaining.isEmpty {
+            if stopSignal.isRequested { return false }
+            let results = DeliveryResults()
+            for (index, deadLetter) in remaining.enumerated() {
+                var (record, _) = DeadLetterEnvelope.make(
+                    deadLetter, requestID: requestID(for: deadLetter.message), worker: identity,
+                    failedAt: Date(), maximumBytes: producer.maximumMessageBytes)
+                record.topic = topic
+                do {
+                    try producer.send(record) { result in results.note(index, result) }
+                } catch let error as KafkaError {
+                    results.note(index, .failure(error))
+                }
+            }
+            do {
+                try producer.flush(timeoutMilliseconds: 60_000)
+            } catch {
+                logger.warning("dead-letter flush did not finish; unacknowledged records are sent again", [
+                    "dlq_topic": .string(topic), "error": .string("\(error)"),
+                ])
+            }
+
+            var failed: [DeadLetter] = []
+            for (index, deadLetter) in remaining.enumerated() {
+                if case .success? = results.values[index] { continue }
+                failed.append(deadLetter)
+            }
+            remaining = failed
+            guard !remaining.isEmpty else { break }
+            attempt += 1
+            let wait = retry.backoff(attempt: attempt)
+            logger.warning("dead-letter publish failed, retrying", [
+                "dlq_topic": .string(topic), "records": .int(remaining.count), "attempt": .int(attempt),
+                "retry_in_ms": .int(IngestWorker.milliseconds(wait)),
+            ])
+            Thread.sleep(forTimeInterval: IngestWorker.seconds(wait))
+        }
+        return true
+    }
+
+    func close() {
+        producer.close()
+    }
+
+    /// The producer's own request id from a `request_id` header, as the worker takes it, else a new ULID.
+    private func requestID(for message: KafkaMessage) -> String {
+        if let text = message.header(DeadLetterHeader.incomingRequestID), !text.isEmpty, text.count <= 128 {
+            return text
+        }
+        return requestIDs.next().description
+    }
+}
+
+/// Delivery reports by the index of the record in one publish round.
+private final class DeliveryResults {
+    private(set) var values: [Int: Result<DeliveryReport, KafkaError>] = [:]
+
+    func note(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) { values[index] = result }
+}
