@@ -20,7 +20,10 @@ public struct Configuration: Sendable {
         ("ingest.retry.budget.ms", "0"),
         ("ingest.shutdown.timeout.ms", "30000"),
         ("log.level", "info"),
-        ("log.format", "text"),
+        ("log.format", "auto"),
+        ("metrics.host", "127.0.0.1"),
+        ("metrics.port", "9464"),
+        ("health.stuck.after.ms", "0"),
         ("kafka.bootstrap.servers", "embedded"),
         ("kafka.group.id", "status-ingest"),
         ("kafka.auto.offset.reset", "earliest"),
@@ -123,6 +126,11 @@ public struct Configuration: Sendable {
         _ = try integer("ingest.shutdown.timeout.ms", range: 0...3_600_000)
         _ = try logLevel
         _ = try logFormat
+        _ = try integer("metrics.port", range: 0...65535)
+        guard !string("metrics.host").trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ConfigurationError("metrics.host is empty: set an address to listen on, such as 127.0.0.1 or 0.0.0.0")
+        }
+        _ = try healthStuckAfter
     }
 
     // MARK: - Typed access
@@ -164,12 +172,32 @@ public struct Configuration: Sendable {
         }
     }
 
+    /// The log format. `auto` is text when standard error is a terminal and JSON lines otherwise,
+    /// because a log collector parses JSON and a person reads text.
     public var logFormat: Logger.Format {
         get throws {
-            guard let format = Logger.Format(rawValue: string("log.format")) else {
-                throw ConfigurationError("log.format=\(string("log.format")) is invalid: expected text or json")
+            let name = string("log.format")
+            if name == "auto" {
+                return isatty(STDERR_FILENO) == 1 ? .text : .json
+            }
+            guard let format = Logger.Format(rawValue: name) else {
+                throw ConfigurationError("log.format=\(name) is invalid: expected auto, text or json")
             }
             return format
+        }
+    }
+
+    /// How long the worker may go without polling Kafka before `/healthz` fails: `health.stuck.after.ms`,
+    /// or when that is 0, three times `kafka.max.poll.interval.ms` (librdkafka's default is 300000).
+    public var healthStuckAfter: Duration {
+        get throws {
+            let configured = try integer("health.stuck.after.ms", range: 0...86_400_000)
+            if configured > 0 {
+                return .milliseconds(configured)
+            }
+            let pollInterval = values["kafka.max.poll.interval.ms"] == nil
+                ? 300_000 : try integer("kafka.max.poll.interval.ms", range: 1...86_400_000)
+            return .milliseconds(3 * pollInterval)
         }
     }
 
@@ -205,8 +233,22 @@ public struct Configuration: Sendable {
         return redactingURLPassword(value)
     }
 
-    /// Replaces the password of `scheme://user:password@host…` with `********`.
+    /// Replaces the password of `scheme://user:password@host…`, and of a `password=` query parameter
+    /// (which libpq accepts too), with `********`.
     static func redactingURLPassword(_ value: String) -> String {
+        redactingUserInfoPassword(redactingQueryPassword(value))
+    }
+
+    private static func redactingQueryPassword(_ value: String) -> String {
+        guard value.contains("://"), let question = value.firstIndex(of: "?") else { return value }
+        let parameters = value[value.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false).map { parameter in
+            let name = parameter.split(separator: "=", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+            return name == "password" ? "password=********" : String(parameter)
+        }
+        return String(value[...question]) + parameters.joined(separator: "&")
+    }
+
+    private static func redactingUserInfoPassword(_ value: String) -> String {
         guard let schemeEnd = value.range(of: "://"),
               let at = value[schemeEnd.upperBound...].firstIndex(of: "@"),
               let colon = value[schemeEnd.upperBound..<at].firstIndex(of: ":") else {

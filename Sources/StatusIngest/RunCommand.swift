@@ -10,6 +10,10 @@ enum RunCommand {
             throw UsageError("run takes no arguments, found '\(parsed.positionals[0])'")
         }
 
+        let metrics = WorkerMetrics()
+        let metricsServer = try WorkerEndpoints.serve(configuration: configuration, metrics: metrics, logger: logger)
+        defer { metricsServer?.stop() }
+
         var kafka = configuration.kafkaProperties
         var embedded: MockKafkaCluster?
         if configuration.usesEmbeddedBroker {
@@ -31,7 +35,7 @@ enum RunCommand {
         }
         let worker = try IngestWorker(
             options: options,
-            kafkaProperties: kafka, store: store, logger: logger, stopSignal: stopSignal)
+            kafkaProperties: kafka, store: store, logger: logger, stopSignal: stopSignal, metrics: metrics)
         _ = try worker.run()
         return 0
     }

@@ -52,6 +52,8 @@ public final class WorkerMetrics: @unchecked Sendable {
         /// Whether the last store call succeeded; nil before the first one.
         public var storeReachable: Bool?
         public var hasBeenAssigned = false
+
+        public init() {}
     }
 
     private let lock = NSLock()
