@@ -8,13 +8,33 @@ import StatusCore
 
 extension String {
     fileprivate func isByteEqual(to other: String) -> Bool {
-        utf8.elementsEqual(other.utf8)
+        utf8.count == other.utf8.count && compareBytes(with: other) == 0
     }
 
+    /// Compares the UTF-8 bytes as `memcmp` does, a shorter prefix first. The generic
+    /// `utf8.elementsEqual` and `lexicographicallyPrecedes` cost several times more per byte, and
+    /// `apply` compares keys thousands of times per call when it hashes and sorts them.
+    fileprivate func compareBytes(with other: String) -> Int32 {
+        var left = self
+        var right = other
+        return left.withUTF8 { leftBytes in
+            right.withUTF8 { rightBytes in
+                let common = min(leftBytes.count, rightBytes.count)
+                if common > 0, let leftStart = leftBytes.baseAddress, let rightStart = rightBytes.baseAddress {
+                    let order = memcmp(leftStart, rightStart, common)
+                    if order != 0 { return order }
+                }
+                return leftBytes.count == rightBytes.count ? 0 : (leftBytes.count < rightBytes.count ? -1 : 1)
+            }
+        }
+    }
+
+    /// Feeds the UTF-8 bytes to the hasher in one call, which is much cheaper than one call per byte.
     fileprivate func hashBytes(into hasher: inout Hasher) {
-        hasher.combine(utf8.count)
-        for byte in utf8 {
-            hasher.combine(byte)
+        var copy = self
+        copy.withUTF8 { bytes in
+            hasher.combine(bytes.count)
+            hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
         }
     }
 }
@@ -83,7 +103,7 @@ struct TaskStateKey: Hashable, Comparable {
         if left.flowExecutionID != right.flowExecutionID {
             return left.flowExecutionID.precedesInByteOrder(right.flowExecutionID)
         }
-        return left.taskName.utf8.lexicographicallyPrecedes(right.taskName.utf8)
+        return left.taskName.compareBytes(with: right.taskName) < 0
     }
 }
 
@@ -98,10 +118,16 @@ extension UUID {
     /// Compares the 16 bytes, which orders ids as PostgreSQL's `uuid` type and their lowercase text do.
     /// Sorting by `uuidString` instead would format text through `snprintf` at every comparison.
     func precedesInByteOrder(_ other: UUID) -> Bool {
-        withUnsafeBytes(of: uuid) { left in
-            withUnsafeBytes(of: other.uuid) { right in
-                left.lexicographicallyPrecedes(right)
-            }
+        let left = bigEndianHalves
+        let right = other.bigEndianHalves
+        return left.high != right.high ? left.high < right.high : left.low < right.low
+    }
+
+    /// The 16 bytes as two integers whose numeric order is the bytes' order.
+    private var bigEndianHalves: (high: UInt64, low: UInt64) {
+        withUnsafeBytes(of: uuid) { bytes in
+            (UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)),
+             UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
         }
     }
 }
@@ -126,13 +152,14 @@ struct StoreChanges {
         taskStates.values.sorted { $0.key < $1.key }
     }
 
-    /// Applied sources sorted by topic, partition and offset, for the same reason.
+    /// Applied sources sorted by partition, offset and topic, for the same reason. Any order shared by
+    /// all writers avoids deadlocks; this one compares topic bytes only when partition and offset tie.
     var sortedAppliedRecords: [RecordSource] {
         appliedRecords.values.sorted { left, right in
-            if !left.topic.utf8.elementsEqual(right.topic.utf8) {
-                return left.topic.utf8.lexicographicallyPrecedes(right.topic.utf8)
+            if (left.partition, left.offset) != (right.partition, right.offset) {
+                return (left.partition, left.offset) < (right.partition, right.offset)
             }
-            return (left.partition, left.offset) < (right.partition, right.offset)
+            return left.topic.compareBytes(with: right.topic) < 0
         }
     }
 }
