@@ -38,6 +38,9 @@ public enum DeadLetterHeader {
     public static let valueFormat = "dlq.value.format"
     /// The error body (`{"error": …, "request_id": …}`), present when the value is the original bytes.
     public static let errorBody = "dlq.error.body"
+    /// How many times `status-ingest dlq replay` has sent the record back to the input topic. A replay
+    /// keeps it among the original headers, so it survives another failure and stops endless loops.
+    public static let replayCount = "dlq.replay.count"
     /// The header a producer may set to carry its own request id into the error body.
     public static let incomingRequestID = "request_id"
 }

@@ -23,6 +23,18 @@ public enum StatusIngestCommand {
                                           a second run over the same file changes nothing
                    [--progress-interval-ms N]
                                           least time between progress reports (default 1000)
+          dlq list [FILTERS] [--limit N] [--json]
+                                          list dead letters: failed at, execution, task, code, message,
+                                          source; --json prints one JSON object per line
+          dlq show PARTITION:OFFSET | --source [TOPIC/]PARTITION:OFFSET [--json]
+                                          one dead letter in full: error body, original value, headers
+          dlq stats [FILTERS] [--json]    dead letters by code, by execution and by hour
+          dlq replay (PARTITION:OFFSET... | FILTERS | --all) [--dry-run] [--max-replays N] [--topic T]
+                                          send the originals back to ingest.topic byte for byte with a
+                                          dlq.replay.count header; records replayed N times (default 3)
+                                          are rejected
+                                          FILTERS: --code, --execution, --organization (comma-separated
+                                          lists), --since, --until (RFC 3339; until is exclusive)
           dev-broker [--partitions N]     start librdkafka's mock cluster on loopback, create the
                      [--brokers N]        topics, print the bootstrap address, run until stopped
           produce FILE [--topic TOPIC]    send the records of an NDJSON file ({"key", "value" or
@@ -115,6 +127,7 @@ public enum StatusIngestCommand {
             let stopSignal = StopSignal()
             stopSignal.installSignalHandlers { _ in logger.info("stop requested; the backfill ends after the current chunk") }
             return try BackfillCommand.run(arguments, configuration: configuration, logger: logger, stopSignal: stopSignal)
+        case "dlq": return try DeadLetterCommands.run(arguments, configuration: configuration, logger: logger)
         case "dev-broker": return try BrokerCommands.devBroker(arguments, configuration: configuration, logger: logger)
         case "produce": return try BrokerCommands.produce(arguments, configuration: configuration, logger: logger)
         case "store": return try StoreCommands.run(arguments, configuration: configuration, logger: logger)
