@@ -66,7 +66,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Binds `host:port`, listens, and starts serving requests on a thread of its own.
     ///
-    /// `host` is a numeric address (`0.0.0.0`, `127.0.0.1`, `::`, `::1`) or a name the resolver knows.
+    /// `host` is a numeric address (`0.0.0.0`, `127.0.0.1`, `::`, `::1`) or a host name to resolve.
     /// Port 0 lets the system choose a free port; `port` tells which.
     ///
     /// - Throws: `HTTPServerError` when the address does not resolve or the port cannot be bound
@@ -173,7 +173,7 @@ public final class HTTPServer: @unchecked Sendable {
                 continue
             }
             serve(client)
-            close(client)
+            closeGracefully(client)
         }
     }
 
@@ -203,9 +203,9 @@ public final class HTTPServer: @unchecked Sendable {
 
     private enum HeadReading {
         case complete(String)
-        /// The head is too long or not text: answered without calling the handler.
+        /// The head is too long or not text, so the server replies without calling the handler.
         case rejected(Response)
-        /// The client left or timed out before sending a whole head, so there is no one to answer.
+        /// The client left or timed out before sending a whole head, so no reply is sent.
         case abandoned
     }
 
@@ -218,19 +218,23 @@ public final class HTTPServer: @unchecked Sendable {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
         let terminator: [UInt8] = Array("\r\n\r\n".utf8)
-        while received.count <= Self.maximumHeadBytes {
+        let tooLong = Response(status: 431, body: "the request head is longer than \(Self.maximumHeadBytes) bytes\n")
+        while true {
             let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { return .abandoned }
             received.append(contentsOf: buffer[0..<count])
             if let end = Self.firstIndex(of: terminator, in: received) {
+                guard end <= Self.maximumHeadBytes else { return .rejected(tooLong) }
                 guard let head = String(validating: received[0..<end], as: UTF8.self) else {
                     return .rejected(Response(status: 400, body: "the request head is not valid UTF-8\n"))
                 }
                 return .complete(head)
             }
+            if received.count > Self.maximumHeadBytes + terminator.count {
+                return .rejected(tooLong)
+            }
         }
-        return .rejected(Response(status: 431, body: "the request head is longer than \(Self.maximumHeadBytes) bytes\n"))
     }
 
     static func parseRequestLine(_ head: String) -> RequestLineParsing {
@@ -275,6 +279,23 @@ public final class HTTPServer: @unchecked Sendable {
             guard count > 0 else { return }
             sent += count
         }
+    }
+
+    /// Closes after the client has read the response. Closing with unread request bytes would make
+    /// the kernel send a reset, which can destroy the response before the client reads it.
+    private func closeGracefully(_ client: Int32) {
+        shutdown(client, Int32(SHUT_WR))
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var drained = 0
+        while drained < 65536 {
+            let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            drained += count
+        }
+        close(client)
     }
 
     // MARK: - Helpers
