@@ -140,6 +140,24 @@ final class PostgresStoreTests: StoreContractTests {
         XCTAssertEqual(try executionStatus(execution.id), "awaiting_input")
     }
 
+    func testZeroCharacterIsRejectedAlone() throws {
+        let execution = StoreFixtures.execution()
+        let store = try makeMigratedStore([execution])
+        let before = fixtures.record(execution, [("extract", "running")])
+        let zero = fixtures.record(execution, [("load", "bad\u{0}status")])
+        let after = fixtures.record(execution, [("transform", "queued")])
+
+        let outcomes = try store.apply([StoreFixtures.batch(before, zero, after)])
+
+        XCTAssertNotNil(outcomes[0][0].appliedRows, "\(outcomes[0][0])")
+        XCTAssertNotNil(outcomes[0][2].appliedRows, "\(outcomes[0][2])")
+        let error = try XCTUnwrap(outcomes[0][1].rejection, "\(outcomes[0][1])")
+        XCTAssertEqual(error.code, .repositoryError)
+        XCTAssertEqual(error.details["sqlstate"]?.stringValue, "22021")
+        XCTAssertEqual(try store.stats().historyRows, 2)
+        XCTAssertNil(try taskState(execution.id, "load"))
+    }
+
     func testUnreachableServerIsTransient() {
         // Port 1 on loopback: nothing listens there, so the connection is refused at once.
         XCTAssertThrowsError(try StoreFactory.open(url: "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2")) {

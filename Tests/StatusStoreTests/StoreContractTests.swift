@@ -217,6 +217,22 @@ class StoreContractTests: XCTestCase {
             try queryText("SELECT count(*) FROM task_status_history WHERE status IS NULL"), "1")
     }
 
+    func testAwkwardTextIsStoredByteForByte() throws {
+        let names = ["say \"hi\"", "back\\slash", "{a,b}", "NULL", "é", "e\u{301}", " padded "]
+        let execution = StoreFixtures.execution(taskNames: names)
+        let store = try makeMigratedStore([execution])
+        let updates: [(String, String?)] = names.map { ($0, "status of \($0)") } + [("NULL", "NULL")]
+
+        let outcome = try applyOne(store, fixtures.record(execution, updates))
+
+        XCTAssertEqual(outcome.appliedRows?.count, updates.count, "\(outcome)")
+        XCTAssertEqual(try store.stats().taskStates, names.count)
+        for name in names where name != "NULL" {
+            XCTAssertEqual(try taskState(execution.id, name), "status of \(name)", name)
+        }
+        XCTAssertEqual(try taskState(execution.id, "NULL"), "NULL")
+    }
+
     func testEmptyCallChangesNothing() throws {
         let store = try makeMigratedStore([StoreFixtures.execution()])
 

@@ -139,12 +139,8 @@ final class PostgresApplyDatabase: ApplyDatabase {
 
     /// Writes all four tables with one statement: data-modifying CTEs run in a single round trip.
     /// Task states hold one row per key, because `ON CONFLICT DO UPDATE` cannot touch a row twice.
+    /// Columns travel as binary arrays, which the server reads without parsing text.
     func write(_ changes: StoreChanges) throws {
-        let history = changes.historyRows
-        let states = changes.sortedTaskStates
-        let records = changes.sortedAppliedRecords
-        let events = changes.appliedEvents
-
         try connection.prepared(
             "write_changes",
             """
@@ -165,27 +161,66 @@ final class PostgresApplyDatabase: ApplyDatabase {
             INSERT INTO applied_events (flow_execution_id, event_id)
             SELECT * FROM unnest($15::uuid[], $16::text[])
             """,
-            [
-                PostgresArray.plainLiteral(history.map { UUIDText.canonicalLowercase($0.id) }),
-                PostgresArray.plainLiteral(history.map { UUIDText.canonicalLowercase($0.flowExecutionID) }),
-                PostgresArray.plainLiteral(history.map { UUIDText.canonicalLowercase($0.organizationID) }),
-                try PostgresArray.literal(history.map { $0.taskName }),
-                try PostgresArray.literal(history.map { $0.status }),
-                PostgresArray.plainLiteral(history.map { TimestampText.format($0.createdAt) }),
+            binaryParameters: try Self.historyColumns(changes.historyRows)
+                + Self.taskStateColumns(changes.sortedTaskStates)
+                + Self.appliedRecordColumns(changes.sortedAppliedRecords)
+                + Self.appliedEventColumns(changes.appliedEvents))
+    }
 
-                PostgresArray.plainLiteral(states.map { UUIDText.canonicalLowercase($0.key.flowExecutionID) }),
-                try PostgresArray.literal(states.map { $0.key.taskName }),
-                try PostgresArray.literal(states.map { $0.status }),
-                PostgresArray.plainLiteral(states.map { TimestampText.format($0.updatedAt) }),
+    private static func historyColumns(_ rows: [HistoryRow]) throws -> [[UInt8]] {
+        var ids = PostgresBinaryArray(elementType: .uuid, capacity: rows.count)
+        var executionIDs = PostgresBinaryArray(elementType: .uuid, capacity: rows.count)
+        var organizationIDs = PostgresBinaryArray(elementType: .uuid, capacity: rows.count)
+        var taskNames = PostgresBinaryArray(elementType: .text, capacity: rows.count)
+        var statuses = PostgresBinaryArray(elementType: .text, capacity: rows.count)
+        var createdAts = PostgresBinaryArray(elementType: .timestamptz, capacity: rows.count)
+        for row in rows {
+            ids.append(row.id)
+            executionIDs.append(row.flowExecutionID)
+            organizationIDs.append(row.organizationID)
+            try taskNames.append(row.taskName)
+            try statuses.append(row.status)
+            createdAts.append(row.createdAt)
+        }
+        return [ids, executionIDs, organizationIDs, taskNames, statuses, createdAts].map { $0.encoded() }
+    }
 
-                try PostgresArray.literal(records.map { $0.topic }),
-                PostgresArray.plainLiteral(records.map { String($0.partition) }),
-                PostgresArray.plainLiteral(records.map { String($0.offset) }),
-                PostgresArray.plainLiteral(records.map { String($0.fingerprint) }),
+    private static func taskStateColumns(_ states: [TaskStateWrite]) throws -> [[UInt8]] {
+        var executionIDs = PostgresBinaryArray(elementType: .uuid, capacity: states.count)
+        var taskNames = PostgresBinaryArray(elementType: .text, capacity: states.count)
+        var statuses = PostgresBinaryArray(elementType: .text, capacity: states.count)
+        var updatedAts = PostgresBinaryArray(elementType: .timestamptz, capacity: states.count)
+        for state in states {
+            executionIDs.append(state.key.flowExecutionID)
+            try taskNames.append(state.key.taskName)
+            try statuses.append(state.status)
+            updatedAts.append(state.updatedAt)
+        }
+        return [executionIDs, taskNames, statuses, updatedAts].map { $0.encoded() }
+    }
 
-                PostgresArray.plainLiteral(events.map { UUIDText.canonicalLowercase($0.flowExecutionID) }),
-                try PostgresArray.literal(events.map { $0.eventID }),
-            ])
+    private static func appliedRecordColumns(_ sources: [RecordSource]) throws -> [[UInt8]] {
+        var topics = PostgresBinaryArray(elementType: .text, capacity: sources.count)
+        var partitions = PostgresBinaryArray(elementType: .integer, capacity: sources.count)
+        var offsets = PostgresBinaryArray(elementType: .bigint, capacity: sources.count)
+        var fingerprints = PostgresBinaryArray(elementType: .bigint, capacity: sources.count)
+        for source in sources {
+            try topics.append(source.topic)
+            partitions.append(source.partition)
+            offsets.append(source.offset)
+            fingerprints.append(source.fingerprint)
+        }
+        return [topics, partitions, offsets, fingerprints].map { $0.encoded() }
+    }
+
+    private static func appliedEventColumns(_ events: [EventKey]) throws -> [[UInt8]] {
+        var executionIDs = PostgresBinaryArray(elementType: .uuid, capacity: events.count)
+        var eventIDs = PostgresBinaryArray(elementType: .text, capacity: events.count)
+        for event in events {
+            executionIDs.append(event.flowExecutionID)
+            try eventIDs.append(event.eventID)
+        }
+        return [executionIDs, eventIDs].map { $0.encoded() }
     }
 
     func updateExecutionStatuses(_ statuses: [UUID: String]) throws {

@@ -114,6 +114,23 @@ final class PostgresConnection {
         return try check(result, on: handle)
     }
 
+    /// Runs a named statement with parameters in binary format, preparing it first on this connection
+    /// when needed. Results come back as text.
+    @discardableResult
+    func prepared(_ name: String, _ sql: String, binaryParameters parameters: [[UInt8]]) throws -> PostgresResult {
+        let handle = try openHandle()
+        if !preparedNames.contains(name) {
+            try check(PQprepare(handle, name, sql, Int32(parameters.count), nil), on: handle)
+            preparedNames.insert(name)
+        }
+        let lengths = parameters.map { Int32($0.count) }
+        let formats = [Int32](repeating: 1, count: parameters.count)
+        let result = withBytePointers(parameters) { pointers in
+            PQexecPrepared(handle, name, Int32(pointers.count), pointers, lengths, formats, 0)
+        }
+        return try check(result, on: handle)
+    }
+
     /// Rolls back the open transaction, if any, ignoring errors: used on paths that already failed.
     func rollbackQuietly() {
         guard let handle, PQstatus(handle) == CONNECTION_OK,
@@ -175,4 +192,21 @@ private func withCStrings<Result>(
     let storage: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.flatMap { strdup($0) } }
     defer { storage.forEach { free($0) } }
     return body(storage.map { $0.map { UnsafePointer($0) } })
+}
+
+/// Calls `body` with a pointer to each parameter's bytes, valid only during the call.
+private func withBytePointers<Result>(
+    _ parameters: [[UInt8]], _ body: ([UnsafePointer<CChar>?]) -> Result
+) -> Result {
+    var pointers: [UnsafePointer<CChar>?] = []
+    pointers.reserveCapacity(parameters.count)
+
+    func collect(_ index: Int) -> Result {
+        guard index < parameters.count else { return body(pointers) }
+        return parameters[index].withUnsafeBufferPointer { buffer in
+            pointers.append(UnsafeRawPointer(buffer.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) })
+            return collect(index + 1)
+        }
+    }
+    return collect(0)
 }
