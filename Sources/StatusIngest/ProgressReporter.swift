@@ -62,16 +62,18 @@ public final class ProgressReporter: Sendable {
         if let text { output(text) }
     }
 
-    /// Writes the last report for `done` records and ends the bar's line.
+    /// Writes the last report for `done` records and ends the bar's line. In plain lines, a report of
+    /// the same count already written is not repeated.
     public func finish(done: Int) {
         let now = ContinuousClock.now
-        let text: String = state.withLock { state in
+        let text: String? = state.withLock { state in
+            if !isTerminal, state.lastDone == done { return nil }
             state.lastWritten = now
             state.lastDone = done
             state.lineIsOpen = false
             return isTerminal ? render(done: done, now: now) + "\n" : render(done: done, now: now)
         }
-        output(text)
+        if let text { output(text) }
     }
 
     // MARK: - Rendering
