@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BINARY := .build/release/status-ingest
 
-.PHONY: all deps deps-test build run test clean
+.PHONY: all deps deps-test build run test bench clean
 
 all: build
 
@@ -22,6 +22,10 @@ run: build
 # The whole test suite against a throw-away PostgreSQL server and librdkafka's mock cluster.
 test: deps-test
 	scripts/with-postgres.sh $(SWIFT) test --disable-swift-testing
+
+# Throughput, latency and memory against this machine's own limits (several minutes; see BENCHMARKS.md).
+bench:
+	scripts/bench.sh
 
 clean:
 	rm -rf .build var

@@ -11,6 +11,8 @@ if [ -z "$bin_dir" ] || [ ! -x "$bin_dir/initdb" ]; then
 fi
 
 port=${STATUS_INGEST_TEST_POSTGRES_PORT:-54329}
+# Tests skip fsync for speed; the benchmark keeps it on, as a production server would.
+fsync=${STATUS_INGEST_TEST_POSTGRES_FSYNC:-off}
 data_dir=$(mktemp -d /tmp/status-ingest-pg.XXXXXX)
 socket_dir="$data_dir/socket"
 mkdir -p "$socket_dir"
@@ -31,7 +33,7 @@ trap stop_server EXIT
 "${as_server_user[@]}" "$bin_dir/initdb" -D "$data_dir/data" -U postgres --auth=trust --no-sync -E UTF8 >"$data_dir/initdb.log" 2>&1 \
   || { cat "$data_dir/initdb.log" >&2; exit 1; }
 "${as_server_user[@]}" "$bin_dir/pg_ctl" -D "$data_dir/data" -l "$data_dir/server.log" -w -t 60 \
-  -o "-p $port -k $socket_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+  -o "-p $port -k $socket_dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=200" start >/dev/null \
   || { cat "$data_dir/server.log" >&2; exit 1; }
 
 export STATUS_INGEST_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$port/postgres"
