@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BINARY := .build/release/status-ingest
 
-.PHONY: all deps deps-test build run test bench clean
+.PHONY: all deps deps-test build run test check-deploy bench clean
 
 all: build
 
@@ -20,8 +20,12 @@ run: build
 	$(BINARY) demo --sample samples/quickstart
 
 # The whole test suite against a throw-away PostgreSQL server and librdkafka's mock cluster.
-test: deps-test
+test: deps-test check-deploy
 	scripts/with-postgres.sh $(SWIFT) test --disable-swift-testing
+
+# The deploy files (Dockerfile, compose, Kubernetes) checked offline: no Docker engine or cluster needed.
+check-deploy:
+	scripts/check-deploy.sh
 
 # Throughput, latency and memory against this machine's own limits (several minutes; see BENCHMARKS.md).
 bench:
