@@ -242,4 +242,35 @@ final class BackfillTests: XCTestCase {
         XCTAssertEqual(second.alreadyDeadLettered, expected.deadLetters)
         XCTAssertEqual(try harness.store.stats(), afterFirst)
     }
+
+    func testTraceSampleDeadLetterStatsAndTopicRerun() throws {
+        guard FileManager.default.fileExists(atPath: sample + "/expected.json") else {
+            return XCTFail("sample not found at \(sample): the shared material must sit beside the repository (or set STATUS_INGEST_SHARED_DIR)")
+        }
+        let expected = try ExpectedOutcome.load(path: sample + "/expected.json")
+        let harness = try WorkerHarness(partitions: 12)
+        try harness.store.importExecutions(try ExecutionFile.load(path: sample + "/executions.ndjson"))
+        let events = try EventFile.load(path: sample + "/events.ndjson")
+        try harness.produce(events.map { ProducerRecord(topic: harness.topic, key: $0.key, value: $0.value, headers: $0.headers) })
+        _ = try harness.runUntilDrained()
+        let afterRun = try harness.store.stats()
+
+        let (status, output) = try harness.dlq(["stats", "--json"])
+        let backfill = try topicBackfill(harness)
+
+        XCTAssertEqual(status, 0)
+        let statistics = try JSONParser.parse(Array(output.text.utf8))
+        XCTAssertEqual(statistics["dead_letters"]?.intValue, expected.deadLetters)
+        var byCode: [String: Int] = [:]
+        for member in statistics["dead_letters_by_code"]?.objectMembers ?? [] {
+            byCode[member.key] = member.value.intValue
+        }
+        XCTAssertEqual(byCode, expected.deadLettersByCode)
+        assertMatchesExpected(afterRun, expected)
+        XCTAssertEqual(backfill.records, expected.records)
+        XCTAssertEqual(backfill.applied, 0)
+        XCTAssertEqual(backfill.deadLetters, 0)
+        XCTAssertEqual(backfill.alreadyDeadLettered, expected.deadLetters)
+        XCTAssertEqual(try harness.store.stats(), afterRun)
+    }
 }
