@@ -1,8 +1,8 @@
 import Foundation
 
-/// What a backfill did, printed when it ends: the closing summary an operator checks.
+/// The closing summary of a backfill, printed when it ends for the operator to check.
 public struct BackfillSummary: Sendable {
-    /// What was read: `task-status-updates`, or `file:/path/events.ndjson`.
+    /// The source read: `task-status-updates`, or `file:/path/events.ndjson`.
     public var source: String
     /// Records the backfill set out to process: offsets in the ranges, or records in the file.
     public var total = 0

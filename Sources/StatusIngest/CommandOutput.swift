@@ -1,7 +1,7 @@
 import Foundation
 
-/// Where an operator command writes: results to one place (standard output), progress to another
-/// (standard error), so that `--json` output stays clean for scripts.
+/// The destinations of an operator command: results to standard output and progress to standard
+/// error, so that `--json` output stays clean for scripts.
 public struct CommandOutput: Sendable {
     /// Writes result text; the command adds the newlines.
     public var write: @Sendable (String) -> Void

@@ -75,7 +75,7 @@ public enum DeadLetterCommands {
         return 0
     }
 
-    /// One line of `dlq list --json`.
+    /// Builds one line of `dlq list --json`.
     static func summaryJSON(_ record: DeadLetterRecord) -> JSONValue {
         .object([
             JSONMember("dlq_partition", .integer(record.partition)),

@@ -67,7 +67,7 @@ final class DeadLetterPublisher {
         producer.close()
     }
 
-    /// The producer's own request id from a `request_id` header, as the worker takes it, else a new ULID.
+    /// Returns the producer's own request id from a `request_id` header, as the worker does, else a new ULID.
     private func requestID(for message: KafkaMessage) -> String {
         if let text = message.header(DeadLetterHeader.incomingRequestID), !text.isEmpty, text.count <= 128 {
             return text

@@ -40,7 +40,7 @@ public struct DeadLetterQuery: Sendable {
         return true
     }
 
-    /// The matching records, in failure order, at most `limit` of them.
+    /// Returns the matching records in failure order, at most `limit` of them.
     public func select(_ records: [DeadLetterRecord]) -> [DeadLetterRecord] {
         let sorted = records.filter(matches).sorted { left, right in
             let leftTime = left.failedAt ?? .distantPast

@@ -85,7 +85,7 @@ public struct DeadLetterRecord: Sendable {
 
     private mutating func readEnvelope(_ record: KafkaMessage) {
         guard let value = record.value, let envelope = try? JSONParser.parse(value), case .object = envelope else {
-            // Not an envelope the worker wrote: keep what the headers say, the original is unknown.
+            // Not an envelope the worker wrote, so the original is unknown and only the headers are read.
             originalHeaders = record.headers.filter { !$0.key.hasPrefix(DeadLetterHeader.prefix) || $0.key == DeadLetterHeader.replayCount }
             return
         }

@@ -7,7 +7,7 @@ import Kafka
 /// A record already replayed `maximumReplays` times is rejected, so a record that keeps failing cannot
 /// loop between the topics forever.
 public struct DeadLetterReplay {
-    /// What became of one selected record.
+    /// The result for one selected record.
     public enum Outcome: Sendable, Equatable {
         /// Sent (or, in a dry run, would be sent) to this partition, or the partitioner's choice when nil.
         case sent(partition: Int32?, replayCount: Int)
@@ -96,7 +96,7 @@ public struct DeadLetterReplay {
     }
 }
 
-/// Why a dead-letter record is not replayed.
+/// The reason a dead-letter record is not replayed.
 public struct ReplayRejection: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }

@@ -42,7 +42,7 @@ public struct FileBackfill {
         self.logger = logger
     }
 
-    /// One line of the file that holds a record.
+    /// One record of the file and its line number.
     struct Line {
         var number: Int
         var record: EventFile.Record
@@ -121,7 +121,7 @@ public struct FileBackfill {
         return lines
     }
 
-    /// The line numbers of this file's records that are already on the dead-letter topic.
+    /// Collects the line numbers of this file's records that are already on the dead-letter topic.
     private func publishedLines(deadLetterTopic: String) throws -> Set<Int64> {
         var offsets = Set<Int64>()
         try DeadLetterReader.read(topic: deadLetterTopic, kafkaProperties: kafkaProperties) { message in

@@ -7,11 +7,11 @@ import StatusStore
 ///
 /// Each range ends at the partition's high watermark as it was when the backfill started, so records
 /// produced during the backfill are left to the live worker. Records the store already has are
-/// skipped as duplicates, and records already on the dead-letter topic are skipped too: before it
-/// starts, the backfill commits each range's start in its own group, so the worker's dead-letter
-/// scan collects every dead letter from that offset on, whichever worker wrote it.
+/// skipped as duplicates, and records already on the dead-letter topic are skipped too. Before it
+/// starts, the backfill commits each range's start in its own group. The worker's dead-letter scan
+/// then collects every dead letter from that offset on, whichever worker wrote it.
 public struct TopicBackfill {
-    /// Where each partition's range begins.
+    /// The first offset of each partition's range.
     public enum Start: Sendable, Equatable {
         /// Each partition's first kept offset.
         case beginning
@@ -58,7 +58,7 @@ public struct TopicBackfill {
 
     // MARK: - Planning
 
-    /// The non-empty offset range of each partition to read, from the broker's current watermarks.
+    /// Computes the non-empty offset range of each partition to read from the broker's current watermarks.
     ///
     /// - Throws: `UsageError` for a partition the topic does not have, `KafkaError` when the broker
     ///   cannot be reached, and `ConfigurationError` when the topic does not exist.
