@@ -62,11 +62,12 @@ public struct Configuration: Sendable {
         var configuration = Configuration()
         let filePath = path ?? environment["STATUS_INGEST_CONFIG"] ?? defaultFilePathIfPresent()
         if let filePath {
-            let text: String
-            do {
-                text = try String(contentsOfFile: filePath, encoding: .utf8)
-            } catch {
-                throw ConfigurationError("cannot read configuration file \(filePath): \(error.localizedDescription)")
+            // FileHandle rather than FileManager.contents, which returns nil for /dev/null.
+            guard let handle = FileHandle(forReadingAtPath: filePath), let data = try? handle.readToEnd() ?? Data() else {
+                throw ConfigurationError("cannot read configuration file \(filePath): it does not exist or is not readable")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw ConfigurationError("configuration file \(filePath) is not UTF-8 text")
             }
             for (key, value) in try PropertiesFile.parse(text, path: filePath) {
                 configuration.values[key] = value

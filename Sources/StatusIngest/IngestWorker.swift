@@ -51,7 +51,7 @@ public final class IngestWorker {
     }
 
     private let options: Options
-    private let store: any TaskStatusStore
+    private let lanes: StoreLanes
     private let logger: Logger
     private let stopSignal: StopSignal
     private let identity: WorkerIdentity
@@ -80,17 +80,21 @@ public final class IngestWorker {
     public let metrics: WorkerMetrics
 
     /// Creates the worker with its own consumer (in `kafkaProperties`' group) and dead-letter producer.
+    ///
+    /// `additionalStores` are more connections to the same store: a chunk's partitions are spread over
+    /// all the connections and their transactions run in parallel.
     public init(
         options: Options,
         kafkaProperties: [String: String],
         store: any TaskStatusStore,
+        additionalStores: [any TaskStatusStore] = [],
         logger: Logger,
         stopSignal: StopSignal,
         metrics: WorkerMetrics = WorkerMetrics()
     ) throws {
         self.options = options
         self.metrics = metrics
-        self.store = store
+        self.lanes = StoreLanes([store] + additionalStores)
         self.logger = logger
         self.stopSignal = stopSignal
         self.identity = WorkerIdentity(groupID: kafkaProperties["group.id"] ?? "")
@@ -304,55 +308,88 @@ public final class IngestWorker {
     /// Applies the records, retrying transient store failures with backoff while the partitions are
     /// paused. Returns nil when the worker was asked to stop before the records could be applied.
     private func applyWithRetry(_ records: [PendingRecord], messagesBySource: [RecordSource: KafkaMessage]) throws -> ApplyResult? {
-        var records = records
+        var pending: [Int: [PendingRecord]] = [:]
+        for record in records {
+            pending[lanes.lane(for: record.source), default: []].append(record)
+        }
+        var done: [(batches: [ExecutionBatch], outcomes: [[RecordOutcome]])] = []
         var attempt = 0
         var firstFailure: ContinuousClock.Instant?
         while true {
             if !revokedSinceChunkStart.isEmpty {
-                records.removeAll { revokedSinceChunkStart.contains(TopicPartition(topic: $0.source.topic, partition: $0.source.partition)) }
-            }
-            if records.isEmpty { return ApplyResult() }
-            let batches = BatchGrouper.group(records)
-            let started = ContinuousClock.now
-            do {
-                let outcomes = try store.apply(batches)
-                let seconds = Self.seconds(ContinuousClock.now - started)
-                metrics.update {
-                    $0.applySeconds.observe(seconds)
-                    $0.batches += batches.count
-                    for batch in batches { $0.batchSizes.observe(Double(batch.updateCount)) }
-                    $0.storeReachable = true
+                for lane in pending.keys {
+                    pending[lane]?.removeAll { revokedSinceChunkStart.contains(TopicPartition(topic: $0.source.topic, partition: $0.source.partition)) }
                 }
+            }
+            pending = pending.filter { !$0.value.isEmpty }
+            if pending.isEmpty {
                 endRetry()
-                return summarize(batches: batches, outcomes: outcomes, messagesBySource: messagesBySource)
-            } catch {
-                // StoreError.transient is the expected case; anything else is unexpected but retried
-                // the same way, since giving up would lose records and retrying loses nothing.
-                let description = (error as? StoreError)?.description ?? "unexpected store error: \(error)"
-                attempt += 1
-                let failedSince = firstFailure ?? .now
-                firstFailure = failedSince
-                report.storeRetries += 1
-                metrics.update {
-                    $0.storeErrors += 1
-                    $0.retriesByKind["store", default: 0] += 1
-                    $0.storeReachable = false
-                }
-                if options.retry.isExhausted(since: failedSince) {
-                    logger.error("retry budget used up: dead-lettering records with repository_error", [
-                        "records": .int(records.count), "error": .string(description),
-                    ])
-                    endRetry()
-                    return budgetExhausted(records, reason: description, messagesBySource: messagesBySource)
-                }
-                let wait = options.retry.backoff(attempt: attempt)
-                logger.warning("store failed, retrying", [
-                    "attempt": .int(attempt), "retry_in_ms": .int(Self.milliseconds(wait)),
-                    "records": .int(records.count), "error": .string(description),
-                ])
-                guard try waitWhilePaused(wait) else { return nil }
+                return summarize(done, messagesBySource: messagesBySource)
             }
+
+            let started = ContinuousClock.now
+            let results = lanes.apply(pending)
+            let seconds = Self.seconds(ContinuousClock.now - started)
+            var failures: [String] = []
+            for (lane, result) in results {
+                switch result {
+                case .success(let applied):
+                    done.append(applied)
+                    pending[lane] = nil
+                    metrics.update {
+                        $0.batches += applied.batches.count
+                        for batch in applied.batches { $0.batchSizes.observe(Double(batch.updateCount)) }
+                    }
+                case .failure(let error):
+                    // StoreError.transient is the expected case; anything else is unexpected but retried
+                    // the same way, since giving up would lose records and retrying loses nothing.
+                    failures.append((error as? StoreError)?.description ?? "unexpected store error: \(error)")
+                }
+            }
+            metrics.update {
+                $0.applySeconds.observe(seconds)
+                $0.storeReachable = failures.isEmpty
+            }
+            guard let description = failures.first else { continue }
+
+            attempt += 1
+            let failedSince = firstFailure ?? .now
+            firstFailure = failedSince
+            report.storeRetries += 1
+            metrics.update {
+                $0.storeErrors += failures.count
+                $0.retriesByKind["store", default: 0] += 1
+            }
+            let remaining = pending.values.flatMap { $0 }
+            if options.retry.isExhausted(since: failedSince) {
+                logger.error("retry budget used up: dead-lettering records with repository_error", [
+                    "records": .int(remaining.count), "error": .string(description),
+                ])
+                endRetry()
+                var result = summarize(done, messagesBySource: messagesBySource)
+                result.deadLetters += budgetExhausted(remaining, reason: description, messagesBySource: messagesBySource).deadLetters
+                return result
+            }
+            let wait = options.retry.backoff(attempt: attempt)
+            logger.warning("store failed, retrying", [
+                "attempt": .int(attempt), "retry_in_ms": .int(Self.milliseconds(wait)),
+                "records": .int(remaining.count), "error": .string(description),
+            ])
+            guard try waitWhilePaused(wait) else { return nil }
         }
+    }
+
+    private func summarize(_ applied: [(batches: [ExecutionBatch], outcomes: [[RecordOutcome]])], messagesBySource: [RecordSource: KafkaMessage]) -> ApplyResult {
+        var total = ApplyResult()
+        for (batches, outcomes) in applied {
+            let part = summarize(batches: batches, outcomes: outcomes, messagesBySource: messagesBySource)
+            total.deadLetters += part.deadLetters
+            total.appliedRecords += part.appliedRecords
+            total.historyRows += part.historyRows
+            total.duplicates += part.duplicates
+            total.executions += part.executions
+        }
+        return total
     }
 
     private func summarize(batches: [ExecutionBatch], outcomes: [[RecordOutcome]], messagesBySource: [RecordSource: KafkaMessage]) -> ApplyResult {

@@ -13,6 +13,8 @@ public struct SampleRun {
     public var partitions: Int
     public var logger: Logger
     public var pollMaxRecords = 5000
+    /// Store connections the worker applies on; nil picks the store's default.
+    public var storeConnections: Int?
     /// librdkafka properties that replace the defaults (the bootstrap servers and group stay the sample's own).
     public var kafkaOverrides: [String: String] = [:]
 
@@ -86,10 +88,12 @@ public struct SampleRun {
             throw SampleRunError("\(sent.failed) of \(events.count) records could not be produced: \(sent.firstError.map { "\($0)" } ?? "unknown error")")
         }
 
+        let additionalStores = try StoreConnections.openAdditional(url: storeURL, total: storeConnections)
+        defer { additionalStores.forEach { $0.close() } }
         let worker = try IngestWorker(
             options: IngestWorker.Options(
                 ingestTopic: topic, deadLetterTopic: deadLetterTopic, pollMaxRecords: pollMaxRecords, untilDrained: true),
-            kafkaProperties: kafka, store: store, logger: logger, stopSignal: StopSignal())
+            kafkaProperties: kafka, store: store, additionalStores: additionalStores, logger: logger, stopSignal: StopSignal())
         let report = try worker.run()
 
         let deadLetters = try DeadLetterReader.countByCode(topic: deadLetterTopic, kafkaProperties: kafka)
