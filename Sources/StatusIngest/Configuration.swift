@@ -10,6 +10,7 @@ public struct Configuration: Sendable {
     /// The built-in defaults. `config/status-ingest.properties` repeats each with a comment.
     public static let defaults: [(key: String, value: String)] = [
         ("store.url", "sqlite:var/status-ingest.sqlite"),
+        ("store.connections", "0"),
         ("ingest.topic", "task-status-updates"),
         ("ingest.dlq.topic", ""),
         ("ingest.topic.partitions", "12"),
@@ -118,6 +119,7 @@ public struct Configuration: Sendable {
             }
         }
         _ = try storeURL
+        _ = try integer("store.connections", range: 0...64)
         _ = try integer("ingest.topic.partitions", range: 1...10_000)
         _ = try integer("ingest.poll.max.records", range: 1...1_000_000)
         _ = try integer("ingest.poll.max.wait.ms", range: 0...60_000)

@@ -26,6 +26,10 @@ enum RunCommand {
         let store = try StoreFactory.open(url: try configuration.storeURL)
         defer { store.close() }
         try store.migrate()
+        let connections = try configuration.integer("store.connections", range: 0...64)
+        let additionalStores = try StoreConnections.openAdditional(
+            url: try configuration.storeURL, total: connections == 0 ? nil : connections)
+        defer { additionalStores.forEach { $0.close() } }
 
         let options = try workerOptions(configuration, untilDrained: parsed.flags.contains("until-drained"))
         let stopSignal = StopSignal()
@@ -35,7 +39,7 @@ enum RunCommand {
         }
         let worker = try IngestWorker(
             options: options,
-            kafkaProperties: kafka, store: store, logger: logger, stopSignal: stopSignal, metrics: metrics)
+            kafkaProperties: kafka, store: store, additionalStores: additionalStores, logger: logger, stopSignal: stopSignal, metrics: metrics)
         _ = try worker.run()
         return 0
     }
