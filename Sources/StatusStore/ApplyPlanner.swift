@@ -55,7 +55,12 @@ struct ApplyPlanner {
                 awaitingTasks.remove(key)
             }
         }
-        changes.appliedRecords[coordinates] = pending.source
+        // A second record at the same coordinates within this unit merges into the first one's row,
+        // so that row keeps the first one's choice between insert and update.
+        let replacesStoredRow = changes.appliedRecords[coordinates]?.replacesStoredRow
+            ?? (fingerprints[coordinates] != nil)
+        changes.appliedRecords[coordinates] = AppliedRecordWrite(
+            source: pending.source, replacesStoredRow: replacesStoredRow)
         fingerprints[coordinates] = pending.source.fingerprint
         if let eventKey {
             changes.appliedEvents.append(eventKey)

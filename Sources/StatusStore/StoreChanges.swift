@@ -107,6 +107,14 @@ struct TaskStateKey: Hashable, Comparable {
     }
 }
 
+/// A record's source as it is written to `applied_records`.
+struct AppliedRecordWrite {
+    let source: RecordSource
+    /// Whether a row for these coordinates existed before this unit of work (a topic created again),
+    /// so the row is updated instead of inserted.
+    let replacesStoredRow: Bool
+}
+
 /// A task's current state as it is written to `task_states`.
 struct TaskStateWrite {
     let key: TaskStateKey
@@ -142,7 +150,7 @@ struct StoreChanges {
     /// Sources to record or, when the fingerprint changed, to replace. Keyed by coordinates, because
     /// two records at the same coordinates in one call (a topic created again) must become one row:
     /// PostgreSQL's `ON CONFLICT DO UPDATE` cannot touch a row twice in one statement.
-    var appliedRecords: [SourceCoordinates: RecordSource] = [:]
+    var appliedRecords: [SourceCoordinates: AppliedRecordWrite] = [:]
     var appliedEvents: [EventKey] = []
 
     var isEmpty: Bool { historyRows.isEmpty && appliedRecords.isEmpty }
@@ -154,8 +162,10 @@ struct StoreChanges {
 
     /// Applied sources sorted by partition, offset and topic, for the same reason. Any order shared by
     /// all writers avoids deadlocks; this one compares topic bytes only when partition and offset tie.
-    var sortedAppliedRecords: [RecordSource] {
+    var sortedAppliedRecords: [AppliedRecordWrite] {
         appliedRecords.values.sorted { left, right in
+            let left = left.source
+            let right = right.source
             if (left.partition, left.offset) != (right.partition, right.offset) {
                 return (left.partition, left.offset) < (right.partition, right.offset)
             }

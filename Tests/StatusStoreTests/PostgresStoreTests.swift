@@ -158,6 +158,40 @@ final class PostgresStoreTests: StoreContractTests {
         XCTAssertNil(try taskState(execution.id, "load"))
     }
 
+    func testSourceRecordedMeanwhileIsTransient() throws {
+        let execution = StoreFixtures.execution()
+        let store = try makeMigratedStore([execution])
+        let record = fixtures.record(execution, [("extract", "running")])
+        // Simulates another writer: during the first call only, the same source appears in
+        // applied_records after the store looked for it and before it records it.
+        try execute(
+            """
+            CREATE SEQUENCE record_source_once;
+            CREATE FUNCTION record_source_once() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('record_source_once') = 1 THEN
+                    INSERT INTO applied_records (source_topic, source_partition, source_offset, fingerprint)
+                    VALUES ('\(record.source.topic)', \(record.source.partition), \(record.source.offset), 99);
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER record_source_once AFTER INSERT ON task_status_history
+                FOR EACH STATEMENT EXECUTE FUNCTION record_source_once();
+            """)
+
+        XCTAssertThrowsError(try applyOne(store, record)) { error in
+            guard case StoreError.transient(let message) = error else {
+                return XCTFail("expected a transient error, got \(error)")
+            }
+            XCTAssertTrue(message.contains("applied_records"), message)
+        }
+        XCTAssertEqual(try queryText("SELECT count(*) FROM task_status_history"), "0")
+
+        let outcome = try applyOne(store, record)
+        XCTAssertNotNil(outcome.appliedRows, "\(outcome)")
+        XCTAssertEqual(try queryText("SELECT fingerprint FROM applied_records"), "\(record.source.fingerprint)")
+    }
+
     func testUnreachableServerIsTransient() {
         // Port 1 on loopback: nothing listens there, so the connection is refused at once.
         XCTAssertThrowsError(try StoreFactory.open(url: "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2")) {

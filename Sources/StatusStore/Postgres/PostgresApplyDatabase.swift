@@ -140,7 +140,13 @@ final class PostgresApplyDatabase: ApplyDatabase {
     /// Writes all four tables with one statement: data-modifying CTEs run in a single round trip.
     /// Task states hold one row per key, because `ON CONFLICT DO UPDATE` cannot touch a row twice.
     /// Columns travel as binary arrays, which the server reads without parsing text.
+    ///
+    /// Applied sources are inserted without `ON CONFLICT`, which would probe the key a second time,
+    /// because the planner knows which coordinates already have a row. A row that another writer
+    /// inserted meanwhile fails the insert with a unique violation, which `PostgresConnection` turns
+    /// into a transient failure so that the retried call finds the source and reports a duplicate.
     func write(_ changes: StoreChanges) throws {
+        let appliedRecords = changes.sortedAppliedRecords
         try connection.prepared(
             "write_changes",
             """
@@ -152,18 +158,23 @@ final class PostgresApplyDatabase: ApplyDatabase {
                 SELECT * FROM unnest($7::uuid[], $8::text[], $9::text[], $10::timestamptz[])
                 ON CONFLICT (flow_execution_id, task_name)
                 DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
-            ), records AS (
+            ), new_records AS (
                 INSERT INTO applied_records (source_topic, source_partition, source_offset, fingerprint)
                 SELECT * FROM unnest($11::text[], $12::integer[], $13::bigint[], $14::bigint[])
-                ON CONFLICT (source_topic, source_partition, source_offset)
-                DO UPDATE SET fingerprint = EXCLUDED.fingerprint, applied_at = now()
+            ), replaced_records AS (
+                UPDATE applied_records AS a SET fingerprint = r.fingerprint, applied_at = now()
+                FROM unnest($15::text[], $16::integer[], $17::bigint[], $18::bigint[])
+                    AS r(topic, partition_number, record_offset, fingerprint)
+                WHERE a.source_topic = r.topic AND a.source_partition = r.partition_number
+                    AND a.source_offset = r.record_offset
             )
             INSERT INTO applied_events (flow_execution_id, event_id)
-            SELECT * FROM unnest($15::uuid[], $16::text[])
+            SELECT * FROM unnest($19::uuid[], $20::text[])
             """,
             binaryParameters: try Self.historyColumns(changes.historyRows)
                 + Self.taskStateColumns(changes.sortedTaskStates)
-                + Self.appliedRecordColumns(changes.sortedAppliedRecords)
+                + Self.appliedRecordColumns(appliedRecords.filter { !$0.replacesStoredRow }.map(\.source))
+                + Self.appliedRecordColumns(appliedRecords.filter(\.replacesStoredRow).map(\.source))
                 + Self.appliedEventColumns(changes.appliedEvents))
     }
 

@@ -155,10 +155,17 @@ final class PostgresConnection {
     }
 
     /// Sorts a failed result into data the database rejects (SQLSTATE classes 22 and 23) and failures
-    /// worth retrying (everything else, including a lost connection, which has no SQLSTATE).
+    /// worth retrying (everything else, including a lost connection, which has no SQLSTATE). A unique
+    /// violation of `applied_records` is not the record's data at fault but a race with another writer,
+    /// so it is retried.
     private static func failure(of result: OpaquePointer, connection: OpaquePointer) -> DatabaseFailure {
         let sqlState = field(result, "C")
         let primary = field(result, "M")
+        if sqlState == uniqueViolation, field(result, "n") == appliedRecordsKey {
+            return .transient(
+                "another writer recorded the same source in applied_records (\(primary ?? "")); "
+                    + "the call is retried and will find it")
+        }
         if let sqlState, sqlState.hasPrefix("22") || sqlState.hasPrefix("23") {
             return .dataRejected(sqlState: sqlState, message: primary ?? "")
         }
@@ -172,8 +179,12 @@ final class PostgresConnection {
         return .transient("PostgreSQL connection failed: \(message)")
     }
 
-    /// Returns a diagnostic field by its one-letter code from libpq-fe.h: `PG_DIAG_SQLSTATE` is "C" and
-    /// `PG_DIAG_MESSAGE_PRIMARY` is "M".
+    private static let uniqueViolation = "23505"
+    /// The primary key of `applied_records`, named by PostgreSQL's default for the schema's first migration.
+    private static let appliedRecordsKey = "applied_records_pkey"
+
+    /// Returns a diagnostic field by its one-letter code from libpq-fe.h: `PG_DIAG_SQLSTATE` is "C",
+    /// `PG_DIAG_MESSAGE_PRIMARY` is "M" and `PG_DIAG_CONSTRAINT_NAME` is "n".
     private static func field(_ result: OpaquePointer, _ code: Unicode.Scalar) -> String? {
         PQresultErrorField(result, Int32(code.value)).map { String(cString: $0) }
     }

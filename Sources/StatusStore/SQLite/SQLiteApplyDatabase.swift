@@ -135,7 +135,7 @@ final class SQLiteApplyDatabase: ApplyDatabase {
             "INSERT INTO applied_records (source_topic, source_partition, source_offset, fingerprint, applied_at) "
                 + "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_topic, source_partition, source_offset) "
                 + "DO UPDATE SET fingerprint = excluded.fingerprint, applied_at = excluded.applied_at")
-        for source in changes.sortedAppliedRecords {
+        for source in changes.sortedAppliedRecords.map(\.source) {
             try upsertRecord.run([
                 .text(source.topic), .integer(Int64(source.partition)), .integer(source.offset),
                 .integer(source.fingerprint), .text(now),
