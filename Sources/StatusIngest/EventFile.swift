@@ -20,10 +20,16 @@ public enum EventFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw EventFileError("cannot read \(path): the file does not exist or is not readable")
         }
+        // Splitting a byte array by index is many times faster than splitting Data.
+        let bytes = [UInt8](data)
         var records: [Record] = []
         var lineNumber = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        var lineStart = 0
+        while lineStart < bytes.count {
+            let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
             lineNumber += 1
+            let line = bytes[lineStart..<lineEnd]
+            lineStart = lineEnd + 1
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) {
                 continue
             }

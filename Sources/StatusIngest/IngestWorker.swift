@@ -588,11 +588,15 @@ public final class IngestWorker {
 
     /// Records that every message of the chunk is done and commits the new offsets.
     private func markDone(_ messages: [KafkaMessage]) throws {
-        for message in messages where owned.contains(message.topicPartition) && !revokedSinceChunkStart.contains(message.topicPartition) {
-            let next = message.offset + 1
-            if next > nextOffsets[message.topicPartition] ?? 0 {
-                nextOffsets[message.topicPartition] = next
-                uncommitted.insert(message.topicPartition)
+        var highest: [TopicPartition: Int64] = [:]
+        for message in messages {
+            let partition = message.topicPartition
+            if message.offset >= highest[partition] ?? -1 { highest[partition] = message.offset }
+        }
+        for (partition, offset) in highest where owned.contains(partition) && !revokedSinceChunkStart.contains(partition) {
+            if offset + 1 > nextOffsets[partition] ?? 0 {
+                nextOffsets[partition] = offset + 1
+                uncommitted.insert(partition)
             }
         }
         commitDone(uncommitted)
