@@ -72,6 +72,8 @@ public final class IngestWorker {
     private var nextOffsets: [TopicPartition: Int64] = [:]
     private var pausedForRetry: Set<TopicPartition> = []
     private var isRetrying = false
+    /// Chunks applied and waiting for their dead letters' acknowledgements, oldest first.
+    private var awaiting: [AwaitingChunk] = []
     /// Records fetched while a retry had partitions paused; they lead the next chunk.
     private var backlog: [KafkaMessage] = []
 
@@ -128,8 +130,13 @@ public final class IngestWorker {
 
         while !stopSignal.isRequested {
             let chunk = try pollChunk()
+            if chunk.isEmpty {
+                // Nothing new arrived: finish what waits for acknowledgements so its offsets commit.
+                guard try settleAwaitingChunks(keepingAtMost: 0) else { break }
+            }
             if options.ranges != nil, rangesAreDone() {
                 if !chunk.isEmpty { try process(chunk) }
+                guard try settleAwaitingChunks(keepingAtMost: 0) else { break }
                 if rangesAreDone(), commitDone(uncommitted) {
                     logger.info("every offset range is done", ["partitions": .int(owned.count)])
                     break
@@ -260,9 +267,57 @@ public final class IngestWorker {
         send(applied.deadLetters, in: &round)
         let deadLetterCount = deadLetters.count + applied.deadLetters.count
 
-        guard try finish(round) else { return }
-        let publishedAt = ContinuousClock.now
-        try markDone(messages)
+        awaiting.append(AwaitingChunk(
+            messages: messages, round: round, applied: applied, deadLetterCount: deadLetterCount,
+            alreadyDeadLettered: alreadyDeadLettered, started: started, decodedAt: decoded, appliedAt: appliedAt))
+        // The next chunk's store work overlaps this chunk's dead-letter acknowledgements.
+        _ = try settleAwaitingChunks(keepingAtMost: 1)
+    }
+
+    // MARK: - Finishing chunks
+
+    /// A chunk whose records are applied and whose dead letters are sent, waiting for the broker's
+    /// acknowledgements before its offsets may be committed.
+    private struct AwaitingChunk {
+        var messages: [KafkaMessage]
+        var round: PublishRound
+        var applied: ApplyResult
+        var deadLetterCount: Int
+        var alreadyDeadLettered: Int
+        var started: ContinuousClock.Instant
+        var decodedAt: ContinuousClock.Instant
+        var appliedAt: ContinuousClock.Instant
+    }
+
+    /// Finishes awaiting chunks in order: those whose dead letters are all acknowledged, then, waiting,
+    /// the oldest ones until at most `limit` remain. Returns false when a stop came first.
+    private func settleAwaitingChunks(keepingAtMost limit: Int) throws -> Bool {
+        producer.poll(timeoutMilliseconds: 0)
+        while let chunk = awaiting.first {
+            if awaiting.count <= limit && !chunk.round.isSettled { break }
+            let waitStarted = ContinuousClock.now
+            guard try finish(chunk.round) else { return false }
+            awaiting.removeFirst()
+            complete(chunk, waited: ContinuousClock.now - waitStarted)
+        }
+        return true
+    }
+
+    /// Finishes, without waiting and without polling the consumer, the awaiting chunks whose dead
+    /// letters all succeeded. Safe inside the rebalance handler.
+    private func settleAcknowledgedChunks() {
+        producer.poll(timeoutMilliseconds: 0)
+        while let chunk = awaiting.first, chunk.round.isSettled, chunk.round.failures.isEmpty {
+            account(chunk.round)
+            awaiting.removeFirst()
+            complete(chunk, waited: .zero)
+        }
+    }
+
+    private func complete(_ chunk: AwaitingChunk, waited: Duration) {
+        let messages = chunk.messages
+        let committing = ContinuousClock.now
+        markDone(messages)
         let committedAt = Date()
         for message in messages {
             if let timestamp = message.timestamp {
@@ -270,10 +325,11 @@ public final class IngestWorker {
             }
         }
 
+        let applied = chunk.applied
         report.historyRows += applied.historyRows
         report.recordsApplied += applied.appliedRecords
         report.duplicates += applied.duplicates
-        report.alreadyDeadLettered += alreadyDeadLettered
+        report.alreadyDeadLettered += chunk.alreadyDeadLettered
         report.noteLastCommit()
         metrics.update { [report] in
             $0.recordsApplied = report.recordsApplied
@@ -281,19 +337,21 @@ public final class IngestWorker {
             $0.duplicates = report.duplicates
             $0.alreadyDeadLettered = report.alreadyDeadLettered
             $0.deadLettersByCode = report.deadLettersByCode
-            $0.inFlightRecords = 0
+            $0.inFlightRecords = awaiting.reduce(0) { $0 + $1.messages.count }
         }
         updateLag()
         options.progress?(report)
         logger.info("batch applied", [
             "records": .int(messages.count), "applied": .int(applied.appliedRecords),
             "history_rows": .int(applied.historyRows), "duplicates": .int(applied.duplicates),
-            "dead_letters": .int(deadLetterCount), "already_dead_lettered": .int(alreadyDeadLettered),
+            "dead_letters": .int(chunk.deadLetterCount), "already_dead_lettered": .int(chunk.alreadyDeadLettered),
             "executions": .int(applied.executions),
             "offsets": .string(OffsetRanges.describe(messages)),
-            "ms": .int(Self.milliseconds(ContinuousClock.now - started)),
-            "decode_ms": .int(Self.milliseconds(decoded - started)), "apply_ms": .int(Self.milliseconds(appliedAt - decoded)),
-            "dead_letter_ms": .int(Self.milliseconds(publishedAt - appliedAt)), "commit_ms": .int(Self.milliseconds(ContinuousClock.now - publishedAt)),
+            "ms": .int(Self.milliseconds(ContinuousClock.now - chunk.started)),
+            "decode_ms": .int(Self.milliseconds(chunk.decodedAt - chunk.started)),
+            "apply_ms": .int(Self.milliseconds(chunk.appliedAt - chunk.decodedAt)),
+            "dead_letter_wait_ms": .int(Self.milliseconds(waited)),
+            "commit_ms": .int(Self.milliseconds(ContinuousClock.now - committing)),
         ])
     }
 
@@ -443,6 +501,16 @@ public final class IngestWorker {
         let deliveries = DeliveryTracker()
         /// The ledger's safe starts before anything of the round was sent, for a recheck after failures.
         let startsBeforePublish: [Int32: Int64]
+
+        /// Whether the broker answered for every dead letter of the round.
+        var isSettled: Bool { deliveries.results.count >= deadLetters.count }
+
+        var failures: [SourceOffset: KafkaError] {
+            deliveries.results.compactMapValues { result in
+                if case .failure(let error) = result { return error }
+                return nil
+            }
+        }
     }
 
     private func beginPublishRound() -> PublishRound {
@@ -482,40 +550,26 @@ public final class IngestWorker {
         var round = firstRound
         var attempt = 0
         while !round.deadLetters.isEmpty {
-            try flushWhilePolling()
-
-            var failed: [DeadLetter] = []
-            var firstError: KafkaError?
-            for deadLetter in round.deadLetters {
-                let key = SourceOffset(partition: deadLetter.message.topicPartition, offset: deadLetter.message.offset)
-                switch round.deliveries.results[key] {
-                case .success(let delivered)?:
-                    ledger.notePublished(
-                        source: key.partition, offset: key.offset,
-                        deadLetterPartition: delivered.partition, deadLetterOffset: delivered.offset)
-                    report.deadLettersByCode[deadLetter.error.code.rawValue, default: 0] += 1
-                case .failure(let error)?:
-                    firstError = firstError ?? error
-                    failed.append(deadLetter)
-                case nil:
-                    // No report before the stop: its outcome is unknown, so it is checked like a failure.
-                    failed.append(deadLetter)
-                }
+            if !round.isSettled {
+                try flushWhilePolling()
             }
-            if failed.isEmpty { return true }
+            let (failed, firstError) = account(round)
+            // A partition lost meanwhile is its new owner's: it reads those records again.
+            let retry = failed.filter { owned.contains($0.message.topicPartition) }
+            if retry.isEmpty { return true }
 
             attempt += 1
             report.deadLetterRetries += 1
             metrics.update { $0.retriesByKind["dead_letter_publish", default: 0] += 1 }
             let wait = options.retry.backoff(attempt: attempt)
             logger.warning("dead-letter publish failed, retrying", [
-                "dlq_topic": .string(options.deadLetterTopic), "records": .int(failed.count),
+                "dlq_topic": .string(options.deadLetterTopic), "records": .int(retry.count),
                 "error": .string(firstError?.description ?? "no delivery report"), "attempt": .int(attempt),
                 "retry_in_ms": .int(Self.milliseconds(wait)),
             ])
             // A record reported as failed may still have been written: look before sending it again.
             var firstOffsets: [TopicPartition: Int64] = [:]
-            for deadLetter in failed {
+            for deadLetter in retry {
                 let source = deadLetter.message.topicPartition
                 firstOffsets[source] = min(firstOffsets[source] ?? deadLetter.message.offset, deadLetter.message.offset)
             }
@@ -523,9 +577,34 @@ public final class IngestWorker {
             guard try waitWhilePaused(wait) else { return false }
             guard try recoverLedgerWithRetry() else { return false }
             round = beginPublishRound()
-            send(failed, in: &round)
+            send(retry, in: &round)
         }
         return true
+    }
+
+    /// Records the round's acknowledged dead letters in the ledger and the report, and returns the
+    /// ones that failed or got no answer.
+    @discardableResult
+    private func account(_ round: PublishRound) -> (failed: [DeadLetter], firstError: KafkaError?) {
+        var failed: [DeadLetter] = []
+        var firstError: KafkaError?
+        for deadLetter in round.deadLetters {
+            let key = SourceOffset(partition: deadLetter.message.topicPartition, offset: deadLetter.message.offset)
+            switch round.deliveries.results[key] {
+            case .success(let delivered)?:
+                ledger.notePublished(
+                    source: key.partition, offset: key.offset,
+                    deadLetterPartition: delivered.partition, deadLetterOffset: delivered.offset)
+                report.deadLettersByCode[deadLetter.error.code.rawValue, default: 0] += 1
+            case .failure(let error)?:
+                firstError = firstError ?? error
+                failed.append(deadLetter)
+            case nil:
+                // No report before the stop: its outcome is unknown, so it is checked like a failure.
+                failed.append(deadLetter)
+            }
+        }
+        return (failed, firstError)
     }
 
     private func flushWhilePolling() throws {
@@ -587,7 +666,7 @@ public final class IngestWorker {
     // MARK: - Offsets
 
     /// Records that every message of the chunk is done and commits the new offsets.
-    private func markDone(_ messages: [KafkaMessage]) throws {
+    private func markDone(_ messages: [KafkaMessage]) {
         var highest: [TopicPartition: Int64] = [:]
         for message in messages {
             let partition = message.topicPartition
@@ -733,8 +812,14 @@ public final class IngestWorker {
             let isLost: Bool
             if case .lost = event { isLost = true } else { isLost = false }
             if !isLost {
-                // Everything done so far is committed before another member takes over.
+                // Everything done so far is committed before another member takes over. Chunks whose
+                // dead letters are not yet acknowledged are dropped for these partitions instead.
+                try? producer.flush(timeoutMilliseconds: 5000)
+                settleAcknowledgedChunks()
                 commitDone(Set(partitions).intersection(uncommitted))
+            }
+            for index in awaiting.indices {
+                awaiting[index].messages.removeAll { partitions.contains($0.topicPartition) }
             }
             owned.subtract(partitions)
             pausedForRetry.subtract(partitions)
@@ -777,6 +862,11 @@ public final class IngestWorker {
 
     private func shutDown() throws {
         logger.info("worker stopping", ["reason": .string(stopSignal.isRequested ? "stop requested" : "drained")])
+        if !awaiting.isEmpty {
+            // Acknowledged dead letters let their chunks commit; the rest are read again later.
+            try? producer.flush(timeoutMilliseconds: max(Self.milliseconds(options.shutdownTimeout) / 2, 1))
+            settleAcknowledgedChunks()
+        }
         if !commitDone(uncommitted) {
             logger.error("final offset commit failed; the records after the last commit will be read again and skipped")
         }
