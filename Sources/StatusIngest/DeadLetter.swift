@@ -2,7 +2,7 @@ import Foundation
 import Kafka
 import StatusCore
 
-/// A record that can never be applied, with the error that says why.
+/// A record that can never be applied, with the error that explains why.
 struct DeadLetter {
     var message: KafkaMessage
     var error: ContractError
@@ -10,7 +10,7 @@ struct DeadLetter {
     var document: JSONValue?
 }
 
-/// Who failed a record: written into every dead-letter record.
+/// The worker that failed a record, written into every dead-letter record.
 public struct WorkerIdentity: Sendable {
     public var groupID: String
     public var host: String
@@ -33,8 +33,8 @@ public enum DeadLetterHeader {
     public static let sourcePartition = "dlq.source.partition"
     public static let sourceOffset = "dlq.source.offset"
     public static let failedAt = "dlq.failed_at"
-    /// `envelope` when the value is the JSON envelope; `original` when the envelope did not fit the
-    /// producer's maximum message size and the value is the original bytes unchanged.
+    /// How to read the value: `envelope` (the JSON envelope), `envelope-without-parsed-original`, or
+    /// `original` (the original bytes unchanged, because no envelope fit the maximum message size).
     public static let valueFormat = "dlq.value.format"
     /// The error body (`{"error": …, "request_id": …}`), present when the value is the original bytes.
     public static let errorBody = "dlq.error.body"
@@ -47,9 +47,9 @@ public enum DeadLetterHeader {
 
 /// Builds the dead-letter record for a failed input record: the envelope of the contract, made to fit.
 ///
-/// The value is a JSON object with the error body, the HTTP status, where the record came from, the
-/// original value byte for byte (base64) and, when it was a JSON object, the object as parsed, the
-/// original headers, when it failed and which worker failed it. When that does not fit in
+/// The value is a JSON object. It contains the error body, the HTTP status, where the record came
+/// from, the original value byte for byte (base64), the parsed object when the value was a JSON
+/// object, the original headers, when it failed and which worker failed it. When that does not fit in
 /// `maximumBytes`, the parsed copy is left out first; when it still does not fit, the value is the
 /// original bytes unchanged and the error body travels in a header. The original is never cut.
 /// Original headers are copied onto the dead-letter record as they were, so a replay can send them back.

@@ -1,8 +1,8 @@
 import Foundation
 import Kafka
 
-/// Which input records are already on the dead-letter topic, so a record is dead-lettered once even
-/// when a worker crashes between publishing its dead letter and committing its offset.
+/// The record of input records already on the dead-letter topic. It lets a record be dead-lettered
+/// once even when a worker crashes between publishing its dead letter and committing its offset.
 ///
 /// Each input partition's dead letters go to one dead-letter partition (input partition modulo the
 /// dead-letter topic's partition count). Every offset commit carries, as metadata, a dead-letter
@@ -68,7 +68,7 @@ final class DeadLetterLedger {
         safeStart[deadLetterPartition] = max(safeStart[deadLetterPartition] ?? 0, deadLetterOffset + 1)
     }
 
-    /// The metadata to commit with `source`'s offset.
+    /// Returns the metadata to commit with `source`'s offset.
     func metadata(for source: TopicPartition) -> String {
         let partition = deadLetterPartition(for: source)
         guard let start = safeStart[partition] else { return "" }

@@ -6,12 +6,13 @@ import StatusStore
 /// Consumes task-status records and records them: the story of one chunk of records is
 /// poll → decode → group → apply → dead-letter → store offsets.
 ///
-/// Delivery is at least once with an idempotent apply: an offset is stored only after every record
+/// Delivery is at least once with an idempotent apply. An offset is committed only after every record
 /// before it in its partition is applied (the database transaction committed) or dead-lettered (the
-/// broker acknowledged the dead letter), so a crash replays records and the store skips those it
-/// already has. Everything runs on the thread that calls `run()`, including the rebalance handler.
+/// broker acknowledged the dead letter). So a crash replays records, and the store and the dead-letter
+/// ledger skip those already done. Everything runs on the thread that calls `run()`, including the
+/// rebalance handler. Only a chunk's store calls run in parallel, one per connection.
 public final class IngestWorker {
-    /// What the worker reads, where it writes, and how it paces itself.
+    /// The worker's topics, chunk size, retry policy and stopping rule.
     public struct Options: Sendable {
         public var ingestTopic: String
         public var deadLetterTopic: String

@@ -7,7 +7,7 @@ import StatusStore
 ///
 /// A partition always goes to the same lane, and every update of an execution sits in one partition
 /// (the record key is the execution id), so each execution's batches stay in order on one connection.
-/// A keyless record of an execution can land in another partition and lane; the store's row locks,
+/// A keyless record of an execution can land in another partition and lane. The store's row locks,
 /// taken in id order, then serialize the two transactions instead of interleaving them.
 final class StoreLanes: @unchecked Sendable {
     let stores: [any TaskStatusStore]
