@@ -35,7 +35,9 @@ final class DeadLetterLedger {
 
     func assigned(_ partitions: [TopicPartition], committed: [TopicPartition: CommittedOffset]?) {
         for partition in partitions {
-            pendingRecovery[partition] = committed?[partition] ?? .some(nil)
+            // A nil entry still marks the partition as pending: read its dead letters from the beginning.
+            let entry: CommittedOffset? = committed?[partition]
+            pendingRecovery.updateValue(entry, forKey: partition)
         }
     }
 
