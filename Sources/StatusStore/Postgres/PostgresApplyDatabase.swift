@@ -45,7 +45,7 @@ final class PostgresApplyDatabase: ApplyDatabase {
             "load_executions",
             "SELECT id, organization_id, flow_id, to_json(task_names)::text, status, deleted "
                 + "FROM flow_executions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
-            [PostgresArray.plainLiteral(ids.map(UUIDText.canonicalLowercase))])
+            binaryParameters: [Self.uuidColumn(ids)])
 
         var executions: [UUID: FlowExecution] = [:]
         for row in 0..<result.rowCount {
@@ -78,11 +78,7 @@ final class PostgresApplyDatabase: ApplyDatabase {
                 + "JOIN unnest($1::text[], $2::integer[], $3::bigint[]) AS s(topic, partition_number, record_offset) "
                 + "ON a.source_topic = s.topic AND a.source_partition = s.partition_number "
                 + "AND a.source_offset = s.record_offset",
-            [
-                try PostgresArray.literal(sources.map { $0.topic }),
-                PostgresArray.plainLiteral(sources.map { String($0.partition) }),
-                PostgresArray.plainLiteral(sources.map { String($0.offset) }),
-            ])
+            binaryParameters: try Self.coordinateColumns(sources))
 
         var fingerprints: [SourceCoordinates: Int64] = [:]
         for row in 0..<result.rowCount {
@@ -124,7 +120,7 @@ final class PostgresApplyDatabase: ApplyDatabase {
             "executions_awaiting_input",
             "SELECT DISTINCT flow_execution_id FROM task_states "
                 + "WHERE flow_execution_id = ANY($1::uuid[]) AND status = $2",
-            [PostgresArray.plainLiteral(ids.map(UUIDText.canonicalLowercase)), ExecutionRules.awaitingInput])
+            binaryParameters: [Self.uuidColumn(ids), Array(ExecutionRules.awaitingInput.utf8)])
 
         var awaiting: Set<UUID> = []
         for row in 0..<result.rowCount {
@@ -133,6 +129,26 @@ final class PostgresApplyDatabase: ApplyDatabase {
             }
         }
         return awaiting
+    }
+
+    private static func uuidColumn(_ ids: [UUID]) -> [UInt8] {
+        var column = PostgresBinaryArray(elementType: .uuid, capacity: ids.count)
+        for id in ids {
+            column.append(id)
+        }
+        return column.encoded()
+    }
+
+    private static func coordinateColumns(_ sources: [SourceCoordinates]) throws -> [[UInt8]] {
+        var topics = PostgresBinaryArray(elementType: .text, capacity: sources.count)
+        var partitions = PostgresBinaryArray(elementType: .integer, capacity: sources.count)
+        var offsets = PostgresBinaryArray(elementType: .bigint, capacity: sources.count)
+        for source in sources {
+            try topics.append(source.topic)
+            partitions.append(source.partition)
+            offsets.append(source.offset)
+        }
+        return [topics, partitions, offsets].map { $0.encoded() }
     }
 
     // MARK: - Writes
