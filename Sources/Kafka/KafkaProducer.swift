@@ -59,6 +59,15 @@ public final class KafkaProducer: @unchecked Sendable {
         client.poll(timeoutMilliseconds: timeoutMilliseconds)
     }
 
+    /// The partition count of `topic` from the cluster's metadata, or nil when the topic does not exist.
+    ///
+    /// Asking through the producer also connects it and fills its metadata cache, so the first send
+    /// does not wait for either.
+    /// - Throws: `KafkaError` when the metadata request fails or times out.
+    public func partitionCount(topic: String, timeoutMilliseconds: Int) throws -> Int? {
+        try openClient().partitionCount(topic: topic, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
     /// Waits until every record sent so far was delivered or failed, running their callbacks.
     /// - Throws: `KafkaError` with `KafkaErrorCode.timedOut` when records remain after the timeout.
     public func flush(timeoutMilliseconds: Int) throws {

@@ -15,7 +15,7 @@ public struct Configuration: Sendable {
         ("ingest.dlq.topic", ""),
         ("ingest.topic.partitions", "12"),
         ("ingest.poll.max.records", "5000"),
-        ("ingest.poll.max.wait.ms", "50"),
+        ("ingest.poll.max.wait.ms", "10"),
         ("ingest.retry.initial.backoff.ms", "200"),
         ("ingest.retry.max.backoff.ms", "30000"),
         ("ingest.retry.budget.ms", "0"),

@@ -41,9 +41,8 @@ public struct HealthCheck: Sendable {
 
     /// Passes while the worker polls Kafka at least every `stuckAfter`.
     ///
-    /// NOTE: IngestWorker records a poll in `lastPollAt` only when it polls for a new chunk, not while
-    /// it waits out a store or dead-letter retry, so a store outage longer than `stuckAfter` fails
-    /// liveness. The default (three times `max.poll.interval.ms`, 15 minutes) leaves room for long outages.
+    /// The worker also polls while it waits out a store or dead-letter retry, so a long database
+    /// outage keeps the probe passing; only a worker that stops polling altogether fails it.
     public func liveness(_ snapshot: WorkerMetrics.Snapshot, now: Date = Date()) -> Verdict {
         let limit = Self.seconds(stuckAfter)
         guard let lastPoll = snapshot.lastPollAt else {

@@ -32,7 +32,7 @@ public final class IngestWorker {
             ingestTopic: String,
             deadLetterTopic: String,
             pollMaxRecords: Int = 5000,
-            pollMaxWait: Duration = .milliseconds(50),
+            pollMaxWait: Duration = .milliseconds(10),
             retry: RetryPolicy = RetryPolicy(initialBackoff: .milliseconds(200), maximumBackoff: .seconds(30), budget: .zero),
             shutdownTimeout: Duration = .seconds(30),
             untilDrained: Bool = false,
@@ -102,13 +102,12 @@ public final class IngestWorker {
         self.stopSignal = stopSignal
         self.identity = WorkerIdentity(groupID: kafkaProperties["group.id"] ?? "")
         self.kafkaProperties = kafkaProperties
-        let admin = try KafkaAdmin(configuration: KafkaRoles.producerProperties(kafkaProperties))
-        guard let deadLetterPartitions = try admin.partitionCount(topic: options.deadLetterTopic, timeoutMilliseconds: 30_000) else {
+        self.producer = try KafkaProducer(configuration: KafkaRoles.producerProperties(kafkaProperties))
+        guard let deadLetterPartitions = try producer.partitionCount(topic: options.deadLetterTopic, timeoutMilliseconds: 30_000) else {
             throw ConfigurationError(
                 "the dead-letter topic \(options.deadLetterTopic) does not exist: create it (for example with as many partitions as \(options.ingestTopic)) or set ingest.dlq.topic")
         }
         self.ledger = DeadLetterLedger(topic: options.deadLetterTopic, partitionCount: deadLetterPartitions)
-        self.producer = try KafkaProducer(configuration: KafkaRoles.producerProperties(kafkaProperties))
         self.consumer = try KafkaConsumer(configuration: KafkaRoles.consumerProperties(kafkaProperties)) { [unowned self] event in
             self.handleRebalance(event)
         }
@@ -172,6 +171,10 @@ public final class IngestWorker {
                 timeout = 100
             }
             metrics.update { $0.lastPollAt = Date() }
+            if !awaiting.isEmpty {
+                // Commit chunks whose dead letters were acknowledged meanwhile, to keep latency low.
+                settleAcknowledgedChunks()
+            }
             if let message = try consumer.poll(timeoutMilliseconds: timeout) {
                 if let end = options.ranges?[message.topicPartition]?.end, message.offset >= end {
                     pauseAtRangeEnd(message.topicPartition)
@@ -755,6 +758,7 @@ public final class IngestWorker {
     }
 
     private func keepConsumerAlive() throws {
+        metrics.update { $0.lastPollAt = Date() }
         // Serving poll keeps max.poll.interval.ms from expiring; records already fetched before the
         // pause still arrive and are kept, in order, for the next chunk.
         if let message = try consumer.poll(timeoutMilliseconds: 100) {
