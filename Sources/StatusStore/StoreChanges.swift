@@ -161,7 +161,7 @@ struct StoreChanges {
     }
 
     /// Applied sources sorted by partition, offset and topic, for the same reason. Any order shared by
-    /// all writers avoids deadlocks; this one compares topic bytes only when partition and offset tie.
+    /// all writers avoids deadlocks, and this one compares topic bytes only when partition and offset tie.
     var sortedAppliedRecords: [AppliedRecordWrite] {
         appliedRecords.values.sorted { left, right in
             let left = left.source

@@ -4,11 +4,12 @@ import Foundation
 ///
 /// `apply` passes thousands of values per column. In binary the server skips parsing array literals
 /// and every element's text, and the client skips formatting ids and times as text.
-/// The layout (PostgreSQL 15, `src/backend/utils/adt/arrayfuncs.c`): dimension count, a has-nulls flag
-/// and the element type's OID, then the length and lower bound of each dimension, then each element
-/// as a 32-bit length (-1 for NULL) and its bytes, every integer in network byte order.
+/// The layout: dimension count, a has-nulls flag and the element type's OID, then the length and
+/// lower bound of each dimension, then each element as a 32-bit length (-1 for NULL) and its bytes,
+/// every integer in network byte order. The store tests run it against PostgreSQL 15.
 struct PostgresBinaryArray {
-    /// OIDs of the element types used here, from PostgreSQL's `pg_type.dat`.
+    /// OIDs of the element types used here. The server rejects an array whose element type differs
+    /// from the parameter's, so a wrong value fails every write.
     enum ElementType: UInt32 {
         case integer = 23
         case bigint = 20
