@@ -106,8 +106,9 @@ public enum BackfillCommand {
 
     static func parseStart(_ parsed: CommandLineArguments) throws -> TopicBackfill.Start {
         let chosen = [parsed.flags.contains("from-beginning"), parsed.options["from-time"] != nil, parsed.options["offsets"] != nil]
-        guard chosen.filter({ $0 }).count <= 1 else {
-            throw UsageError("choose one of --from-beginning, --from-time and --offsets")
+        guard chosen.filter({ $0 }).count == 1 else {
+            // Reading a whole topic again is too large a step to take by default.
+            throw UsageError("choose exactly one of --from-beginning, --from-time TIME and --offsets P:START[-END],... (or --file FILE)")
         }
         if let text = parsed.options["from-time"] {
             guard let date = RFC3339.parse(text) else {

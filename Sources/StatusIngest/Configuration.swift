@@ -112,6 +112,11 @@ public struct Configuration: Sendable {
     }
 
     func validate() throws {
+        let known = Set(Configuration.defaults.map(\.key))
+        for key in values.keys.sorted() where !known.contains(key) && !key.hasPrefix("kafka.") {
+            throw ConfigurationError(
+                "unknown setting \(key) (from \(origins[key] ?? "unknown")): config/status-ingest.properties lists every setting, and kafka.* keys go to librdkafka")
+        }
         for (property, required) in Configuration.fixedKafkaProperties {
             if let given = values["kafka." + property], given != required {
                 throw ConfigurationError(

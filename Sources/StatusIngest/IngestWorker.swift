@@ -128,8 +128,16 @@ public final class IngestWorker {
             "mode": .string(options.ranges == nil ? "subscribe" : "offset ranges"),
         ])
 
+        var lastAssignmentNotice = ContinuousClock.now
         while !stopSignal.isRequested {
             let chunk = try pollChunk()
+            if !hasBeenAssigned, ContinuousClock.now - lastAssignmentNotice >= .seconds(10) {
+                lastAssignmentNotice = .now
+                logger.info("waiting for partition assignment", [
+                    "group_id": .string(identity.groupID),
+                    "hint": .string("a member that stopped without leaving the group holds its partitions until kafka.session.timeout.ms passes"),
+                ])
+            }
             if chunk.isEmpty {
                 // Nothing new arrived: finish what waits for acknowledgements so its offsets commit.
                 guard try settleAwaitingChunks(keepingAtMost: 0) else { break }
@@ -345,10 +353,12 @@ public final class IngestWorker {
         }
         updateLag()
         options.progress?(report)
+        let suppressedLines = deadLetterLogLimiter.takeSuppressed()
         logger.info("batch applied", [
             "records": .int(messages.count), "applied": .int(applied.appliedRecords),
             "history_rows": .int(applied.historyRows), "duplicates": .int(applied.duplicates),
             "dead_letters": .int(chunk.deadLetterCount), "already_dead_lettered": .int(chunk.alreadyDeadLettered),
+            "dead_letter_lines_suppressed": .int(suppressedLines),
             "executions": .int(applied.executions),
             "offsets": .string(OffsetRanges.describe(messages)),
             "ms": .int(Self.milliseconds(ContinuousClock.now - chunk.started)),

@@ -26,4 +26,11 @@ struct LogRateLimiter {
         defer { suppressed = 0 }
         return suppressed
     }
+
+    /// Returns how many lines were suppressed since the last admitted one and starts counting again,
+    /// so a summary line can report them.
+    mutating func takeSuppressed() -> Int {
+        defer { suppressed = 0 }
+        return suppressed
+    }
 }

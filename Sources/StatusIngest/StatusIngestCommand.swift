@@ -67,11 +67,23 @@ public enum StatusIngestCommand {
         } catch let error as ConfigurationError {
             printError("status-ingest: configuration: \(error.description)")
             return 2
+        } catch let error as KafkaError where brokerUnreachableCodes.contains(error.code) {
+            let servers = environment["STATUS_INGEST_KAFKA_BOOTSTRAP_SERVERS"] ?? "kafka.bootstrap.servers"
+            printError("""
+                status-ingest: cannot reach Kafka: \(error)
+                Check the brokers in \(servers == "kafka.bootstrap.servers" ? servers : "STATUS_INGEST_KAFKA_BOOTSTRAP_SERVERS=\(servers)"), \
+                or start a local mock cluster with 'status-ingest dev-broker' and use the address it prints.
+                """)
+            return 1
         } catch {
             printError("status-ingest: \(error)")
             return 1
         }
     }
+
+    /// librdkafka's codes for brokers that could not be reached: `_TRANSPORT`, `_TIMED_OUT`,
+    /// `_ALL_BROKERS_DOWN`, `_RESOLVE`.
+    static let brokerUnreachableCodes: Set<Int32> = [-195, -185, -187, -193]
 
     static func dispatch(_ arguments: [String], environment: [String: String]) throws -> Int32 {
         var configPath: String?
@@ -121,6 +133,10 @@ public enum StatusIngestCommand {
         KafkaLogRouting.install(logger: logger)
 
         let arguments = Array(rest)
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(usage)
+            return 0
+        }
         switch command {
         case "run": return try RunCommand.run(arguments, configuration: configuration, logger: logger)
         case "backfill":

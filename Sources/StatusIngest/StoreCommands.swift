@@ -24,7 +24,12 @@ enum StoreCommands {
             logger.info("flow executions imported", ["file": .string(rest[0]), "executions": .int(written)])
         case "stats":
             guard rest.isEmpty else { throw UsageError("store stats takes no arguments") }
-            print(statsJSON(try store.stats()))
+            do {
+                print(statsJSON(try store.stats()))
+            } catch let error as StoreError {
+                throw StoreCommandError(
+                    "cannot read the store's figures: \(error.description). A new store has no tables until 'status-ingest store migrate' creates them.")
+            }
         default:
             throw UsageError("unknown store subcommand '\(subcommand)': expected migrate, import-executions FILE or stats")
         }
@@ -42,4 +47,10 @@ enum StoreCommands {
         }
         """
     }
+}
+
+/// A store command that failed, with what to do next.
+struct StoreCommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -7,3 +7,13 @@ enum DatabaseFailure: Error {
     /// Anything else: the call is rolled back and the caller retries it.
     case transient(String)
 }
+
+extension DatabaseFailure {
+    /// The database's own message, without the case name.
+    var message: String {
+        switch self {
+        case .dataRejected(let sqlState, let message): return "\(message) (SQLSTATE \(sqlState))"
+        case .transient(let message): return message
+        }
+    }
+}

@@ -62,7 +62,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .transient(let message): return "store unavailable (will retry): \(message)"
+        case .transient(let message): return "store unavailable: \(message)"
         case .configuration(let message): return "store misconfigured: \(message)"
         }
     }

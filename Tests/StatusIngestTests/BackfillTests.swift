@@ -137,6 +137,16 @@ final class BackfillTests: XCTestCase {
         }
     }
 
+    func testBackfillCommandRequiresAStart() throws {
+        let harness = try WorkerHarness(partitions: 1)
+        XCTAssertThrowsError(try BackfillCommand.run(
+            [], configuration: harness.configuration,
+            logger: TestEnvironment.logger, output: CapturedOutput().output())) { error in
+            XCTAssertTrue(error is UsageError, "\(error)")
+            XCTAssertTrue("\(error)".contains("--from-beginning"), "\(error)")
+        }
+    }
+
     // MARK: - From a file
 
     func testFileBackfillDeadLettersBadLinesOnce() throws {

@@ -54,6 +54,13 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertNil(properties["kafka.group.id"])
     }
 
+    func testUnknownSettingIsRejected() throws {
+        let path = try writeFile("ingest.topik=typo\n")
+        XCTAssertThrowsError(try Configuration.load(path: path, environment: [:])) { error in
+            XCTAssertTrue("\(error)".contains("unknown setting ingest.topik"), "\(error)")
+        }
+    }
+
     func testAutomaticOffsetStoreIsRejected() throws {
         let path = try writeFile("kafka.enable.auto.offset.store=true\n")
         XCTAssertThrowsError(try Configuration.load(path: path, environment: [:])) { error in

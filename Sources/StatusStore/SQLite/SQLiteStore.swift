@@ -38,7 +38,7 @@ public final class SQLiteStore: TaskStatusStore {
         do {
             try connection.execute(Self.connectionPragmas)
         } catch let failure as DatabaseFailure {
-            throw StoreError.configuration("cannot configure the SQLite database \"\(path)\": \(failure)")
+            throw StoreError.configuration("cannot configure the SQLite database \"\(path)\": \(failure.message)")
         }
         self.connection = connection
     }
