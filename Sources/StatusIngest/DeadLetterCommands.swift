@@ -262,6 +262,10 @@ public enum DeadLetterCommands {
             Set((parsed.options[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
         query.codes = list("code")
+        let knownCodes = Set(ErrorCode.allCases.map(\.rawValue))
+        if let unknown = query.codes.subtracting(knownCodes).sorted().first {
+            throw UsageError("--code \(unknown) is not an error code: expected \(knownCodes.sorted().joined(separator: ", "))")
+        }
         query.executionIDs = Set(list("execution").map { $0.lowercased() })
         query.organizationIDs = Set(list("organization").map { $0.lowercased() })
         for name in ["since", "until"] {
@@ -270,6 +274,9 @@ public enum DeadLetterCommands {
                 throw UsageError("--\(name) \(text) is invalid: expected an RFC 3339 time such as 2026-12-04T21:00:00Z")
             }
             if name == "since" { query.since = date } else { query.until = date }
+        }
+        if let since = query.since, let until = query.until, since > until {
+            throw UsageError("--since \(parsed.options["since"] ?? "") is later than --until \(parsed.options["until"] ?? ""): nothing could match")
         }
         if parsed.options["limit"] != nil {
             query.limit = try parsed.integer("limit", default: 0, range: 1...Int.max)

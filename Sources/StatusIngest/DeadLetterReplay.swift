@@ -34,7 +34,7 @@ public struct DeadLetterReplay {
     public func producerRecord(for record: DeadLetterRecord, partitionCount: Int?) -> Result<ProducerRecord, ReplayRejection> {
         guard record.replayCount < maximumReplays else {
             return .failure(ReplayRejection(
-                "replayed \(record.replayCount) times already, the maximum is \(maximumReplays) (--max-replays); fix the cause or raise the maximum"))
+                "replayed \(record.replayCount) time\(record.replayCount == 1 ? "" : "s") already, the maximum is \(maximumReplays) (--max-replays); fix the cause or raise the maximum"))
         }
         guard record.hasOriginalValue else {
             return .failure(ReplayRejection("the original value cannot be recovered: the value is not an envelope this worker wrote"))

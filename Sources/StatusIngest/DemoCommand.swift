@@ -44,7 +44,7 @@ enum DemoCommand {
             "Records read:      \(outcome.report.recordsRead) (expected \(outcome.expected.records))",
             "History rows:      \(outcome.stats.historyRows) (expected \(outcome.expected.historyRows))",
             "Task states:       \(outcome.stats.taskStates) (expected \(outcome.expected.taskStates))",
-            "Task states hash:  \(outcome.stats.taskStatesSHA256)",
+            "Task states hash:  \(outcome.stats.taskStatesSHA256 == outcome.expected.taskStatesSHA256 ? "matches" : "DIFFERS: \(outcome.stats.taskStatesSHA256)") (expected \(outcome.expected.taskStatesSHA256.prefix(16))…)",
             "Awaiting input:    \(outcome.stats.executionsAwaitingInput) executions (expected \(outcome.expected.executionsAwaitingInput))",
             "Dead letters:      \(outcome.deadLettersByCode.values.reduce(0, +)) (expected \(outcome.expected.deadLetters))",
         ]
