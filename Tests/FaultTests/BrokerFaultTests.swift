@@ -37,7 +37,7 @@ final class BrokerFaultTests: XCTestCase {
         try scenario.loadSample()
         let worker = try scenario.startWorker(untilDrained: true)
 
-        try worker.waitForLog("batch applied", count: chunksBetweenWaves, timeout: .seconds(120))
+        try worker.waitForLog(WorkerLogEvent.batchApplied, count: chunksBetweenWaves, timeout: .seconds(120))
         // Shorter than the session timeout (6 s), so the group keeps its member while the broker is away.
         scenario.cluster.setBrokerDown(1)
         Thread.sleep(forTimeInterval: 4)
@@ -59,7 +59,7 @@ final class BrokerFaultTests: XCTestCase {
         let worker = try scenario.startWorker(untilDrained: true, overrides: overrides)
 
         for wave in 1...3 {
-            try worker.waitForLog("batch applied", count: wave * chunksBetweenWaves, timeout: .seconds(120))
+            try worker.waitForLog(WorkerLogEvent.batchApplied, count: wave * chunksBetweenWaves, timeout: .seconds(120))
             scenario.cluster.pushRequestErrors(apiKey, errors: errors)
         }
 
@@ -70,7 +70,7 @@ final class BrokerFaultTests: XCTestCase {
 }
 
 /// Kafka protocol error codes (`rd_kafka_resp_err_t` in librdkafka 2.0.2's rdkafka.h) that the
-/// mock cluster returns on request. All are retriable: a client must retry, not give up.
+/// mock cluster returns on request. All but one are retriable: a client must retry, not give up.
 enum BrokerError {
     static let unknownTopicOrPartition: Int32 = 3
     static let notLeaderForPartition: Int32 = 6
@@ -79,6 +79,8 @@ enum BrokerError {
     static let coordinatorNotAvailable: Int32 = 15
     static let notCoordinator: Int32 = 16
     static let notEnoughReplicas: Int32 = 19
+    /// Not retriable: librdkafka fails the delivery at once instead of retrying.
+    static let topicAuthorizationFailed: Int32 = 29
     /// `_TRANSPORT`: the mock closes the connection instead of sending a response.
     static let transport: Int32 = -195
 }

@@ -76,8 +76,7 @@ enum FaultEnvironment {
 
     /// Runs a command to its end and returns its standard output.
     ///
-    /// Output goes through files, not pipes: `pg_ctl start` leaves a server running that would
-    /// otherwise hold a pipe open and make reading it wait forever.
+    /// Output goes through files, not pipes, for the same reason as the descriptors closed below.
     /// - Throws: `FaultSetupError` with the command's standard error when it exits non-zero.
     @discardableResult
     static func runCommand(_ arguments: [String]) throws -> String {
@@ -91,9 +90,13 @@ enum FaultEnvironment {
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
 
+        // Foundation's Process learns that a child ended when a descriptor it passed down is closed.
+        // `pg_ctl start` leaves a server running that would inherit that descriptor and keep it open, so
+        // the shell closes every descriptor above standard error before it runs the command.
+        let closeInherited = #"for fd in /proc/self/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi; done 2>/dev/null; exec "$@""#
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", closeInherited, "bash"] + arguments
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = errors

@@ -73,6 +73,9 @@ final class FaultScenario {
             "kafka.auto.commit.interval.ms": "200",
             "kafka.topic.metadata.refresh.interval.ms": "1000",
             "log.level": "info",
+            "log.format": "json",
+            // Several workers run at once: the metrics server would want the same port in each.
+            "metrics.port": "0",
         ]
 
         let handle = try StoreFactory.open(url: storeURL)

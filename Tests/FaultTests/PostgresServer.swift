@@ -21,6 +21,13 @@ struct PostgresServer {
         return url + separator + "options=-c%20search_path%3D\(schema)"
     }
 
+    /// The same URL with one more server setting for its sessions, such as `lock_timeout=1000`.
+    ///
+    /// Expects a URL made by `urlWithFreshSchema()`, whose `options` parameter comes last.
+    func url(_ url: String, addingSetting setting: String) -> String {
+        url + "%20-c%20" + setting.replacingOccurrences(of: "=", with: "%3D")
+    }
+
     /// Runs SQL statements and stops at the first error.
     func execute(_ sql: String, url: String) throws {
         try FaultEnvironment.runCommand(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
@@ -53,6 +60,29 @@ struct PostgresServer {
             asServerUser + [binaries + "/pg_ctl", "-D", data, "-l", base + "/server.log", "-w", "-t", "60", "-o", options, "start"])
     }
 
+    /// Stops the server, runs `body`, and starts the server again even when `body` throws, so a
+    /// failed case does not leave the next one without a database.
+    func whileStopped<Result>(_ body: () throws -> Result) throws -> Result {
+        try stop()
+        let result: Result
+        do {
+            result = try body()
+        } catch {
+            try? start()
+            throw error
+        }
+        try start()
+        return result
+    }
+
+    // MARK: - Locks
+
+    /// Takes an exclusive lock on `table` in a `psql` session of its own and keeps it until
+    /// `TableLock.release()`: every statement of the worker that touches the table waits meanwhile.
+    func lockTable(_ table: String, url: String) throws -> TableLock {
+        try TableLock(table: table, url: url)
+    }
+
     private func controlPaths() throws -> (data: String, binaries: String) {
         guard let dataDirectory, !dataDirectory.isEmpty, let binaryDirectory, !binaryDirectory.isEmpty else {
             throw FaultSetupError(
@@ -66,5 +96,46 @@ struct PostgresServer {
     /// refuses root; pg_ctl must then run as that user too.
     private var asServerUser: [String] {
         getuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []
+    }
+}
+
+/// An `ACCESS EXCLUSIVE` lock held by an open `psql` session.
+final class TableLock {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var isReleased = false
+
+    fileprivate init(table: String, url: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-A", "-t"]
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data("BEGIN;\nLOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE;\nSELECT 'locked';\n".utf8))
+
+        // psql prints the marker only once the lock is granted.
+        var received = ""
+        while !received.contains("locked") {
+            let data = output.fileHandleForReading.availableData
+            guard !data.isEmpty else {
+                throw FaultSetupError("psql exited before it locked \(table)")
+            }
+            received += String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    deinit {
+        release()
+    }
+
+    /// Ends the transaction, which releases the lock, and waits for psql to exit.
+    func release() {
+        guard !isReleased else { return }
+        isReleased = true
+        input.fileHandleForWriting.write(Data("COMMIT;\n".utf8))
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
     }
 }
