@@ -14,7 +14,7 @@ public struct Configuration: Sendable {
         ("ingest.topic", "task-status-updates"),
         ("ingest.dlq.topic", ""),
         ("ingest.topic.partitions", "12"),
-        ("ingest.poll.max.records", "5000"),
+        ("ingest.poll.max.records", "10000"),
         ("ingest.poll.max.wait.ms", "10"),
         ("ingest.retry.initial.backoff.ms", "200"),
         ("ingest.retry.max.backoff.ms", "30000"),
@@ -28,6 +28,7 @@ public struct Configuration: Sendable {
         ("kafka.bootstrap.servers", "embedded"),
         ("kafka.group.id", "status-ingest"),
         ("kafka.auto.offset.reset", "earliest"),
+        ("kafka.queued.max.messages.kbytes", "16384"),
         ("kafka.enable.idempotence", "true"),
         ("kafka.acks", "all"),
     ]

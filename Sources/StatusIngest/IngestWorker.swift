@@ -31,7 +31,7 @@ public final class IngestWorker {
         public init(
             ingestTopic: String,
             deadLetterTopic: String,
-            pollMaxRecords: Int = 5000,
+            pollMaxRecords: Int = 10000,
             pollMaxWait: Duration = .milliseconds(10),
             retry: RetryPolicy = RetryPolicy(initialBackoff: .milliseconds(200), maximumBackoff: .seconds(30), budget: .zero),
             shutdownTimeout: Duration = .seconds(30),

@@ -12,7 +12,7 @@ public struct SampleRun {
     public var storeURL: String
     public var partitions: Int
     public var logger: Logger
-    public var pollMaxRecords = 5000
+    public var pollMaxRecords = 10000
     /// Store connections the worker applies on; nil picks the store's default.
     public var storeConnections: Int?
     /// librdkafka properties that replace the defaults (the bootstrap servers and group stay the sample's own).
