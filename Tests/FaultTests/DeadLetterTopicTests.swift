@@ -5,23 +5,32 @@ import XCTest
 /// The dead-letter topic refusing writes for a while, and dead letters too large for the
 /// producer's maximum message size.
 final class DeadLetterTopicTests: XCTestCase {
-    func testUnavailableDeadLetterTopicDelaysWithoutLoss() throws {
+    func testDeadLetterTimeoutsArePublishedAgain() throws {
+        // librdkafka retries these itself, but not beyond message.timeout.ms: deliveries time out
+        // while the topic keeps refusing writes, and the worker must publish those dead letters again.
+        try assertOutageRidden(by: Array(repeating: BrokerError.notLeaderForPartition, count: 200))
+    }
+
+    func testRejectedDeadLetterWritesArePublishedAgain() throws {
+        // Not retriable: each delivery fails at once, as when the topic's ACLs are wrong for a while.
+        try assertOutageRidden(by: Array(repeating: BrokerError.topicAuthorizationFailed, count: 10))
+    }
+
+    /// Runs the sample with `errors` pushed for the worker's produce requests, and checks that the
+    /// worker published dead letters again, exited 0, and ended with every figure.
+    private func assertOutageRidden(by errors: [Int32], file: StaticString = #filePath, line: UInt = #line) throws {
         let scenario = try FaultScenario(store: .sqlite)
         try scenario.loadSample()
         // Every produce request after this point is the worker's, so all the errors hit dead letters.
-        // librdkafka retries the first kind itself within message.timeout.ms; the second fails
-        // deliveries at once, so the worker must publish those dead letters again.
-        scenario.cluster.pushRequestErrors(
-            .produce,
-            errors: Array(repeating: BrokerError.notLeaderForPartition, count: 30)
-                + Array(repeating: BrokerError.topicAuthorizationFailed, count: 10))
-        let worker = try scenario.startWorker(untilDrained: true, overrides: ["kafka.message.timeout.ms": "1500"])
+        scenario.cluster.pushRequestErrors(.produce, errors: errors)
+        let worker = try scenario.startWorker(untilDrained: true, overrides: ["kafka.message.timeout.ms": "1000"])
 
-        XCTAssertEqual(try worker.waitForExit(timeout: .seconds(240)), .exited(0), worker.logTail())
+        XCTAssertEqual(try worker.waitForExit(timeout: .seconds(240)), .exited(0), worker.logTail(), file: file, line: line)
         XCTAssertGreaterThan(
             worker.occurrences(of: WorkerLogEvent.deadLetterPublishRetry), 0,
-            "the worker never had to publish a dead letter again, so the fault did not reach it\n\(worker.logTail())")
-        try scenario.assertExpectedOutcome()
+            "the worker never had to publish a dead letter again, so the fault did not reach it\n\(worker.logTail())",
+            file: file, line: line)
+        try scenario.assertExpectedOutcome(file: file, line: line)
     }
 
     func testOversizedDeadLetterCarriesOriginalBytes() throws {

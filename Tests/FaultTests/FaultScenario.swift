@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import StatusCore
 import StatusIngest
 import StatusStore
 import XCTest
@@ -95,27 +96,35 @@ final class FaultScenario {
 
     /// Imports the sample's flow executions into the store and produces its events to the input topic.
     func loadSample() throws {
-        let executions = try ExecutionFile.load(path: FaultEnvironment.sampleDirectory + "/executions.ndjson")
-        let handle = try StoreFactory.open(url: storeURL)
-        try handle.importExecutions(executions)
-        handle.close()
-
+        try importSampleExecutions()
         let events = try EventFile.load(path: FaultEnvironment.sampleDirectory + "/events.ndjson")
         try produce(events.map { ProducerRecord(topic: topic, key: $0.key, value: $0.value, headers: $0.headers) })
     }
 
-    /// Produces records in order and waits until the broker acknowledged every one.
-    func produce(_ records: [ProducerRecord]) throws {
+    /// Imports the sample's flow executions into the store and returns them.
+    @discardableResult
+    func importSampleExecutions() throws -> [FlowExecution] {
+        let executions = try ExecutionFile.load(path: FaultEnvironment.sampleDirectory + "/executions.ndjson")
+        let handle = try StoreFactory.open(url: storeURL)
+        defer { handle.close() }
+        try handle.importExecutions(executions)
+        return executions
+    }
+
+    /// Produces records in order, waits until the broker acknowledged every one, and returns where
+    /// each landed, in the order of `records`.
+    @discardableResult
+    func produce(_ records: [ProducerRecord]) throws -> [DeliveryReport] {
         let producer = try KafkaProducer(configuration: [
             "bootstrap.servers": cluster.bootstrapServers, "linger.ms": "5", "enable.idempotence": "true",
             "message.max.bytes": "1048576",
         ])
         defer { producer.close() }
-        let failures = DeliveryCounter()
-        for record in records {
+        let deliveries = DeliveryCollector(count: records.count)
+        for (index, record) in records.enumerated() {
             while true {
                 do {
-                    try producer.send(record) { result in failures.note(result) }
+                    try producer.send(record) { result in deliveries.note(index, result) }
                     break
                 } catch let error as KafkaError where error.code == KafkaErrorCode.queueFull {
                     producer.poll(timeoutMilliseconds: 100)
@@ -124,9 +133,12 @@ final class FaultScenario {
             producer.poll(timeoutMilliseconds: 0)
         }
         try producer.flush(timeoutMilliseconds: 120_000)
-        guard failures.failed == 0 else {
-            throw FaultSetupError("\(failures.failed) of \(records.count) input records were not delivered: \(failures.firstError ?? "")")
+        let reports = deliveries.reports.compactMap { $0 }
+        guard reports.count == records.count else {
+            throw FaultSetupError(
+                "\(records.count - reports.count) of \(records.count) input records were not delivered: \(deliveries.firstError ?? "")")
         }
+        return reports
     }
 
     // MARK: - Workers
@@ -348,14 +360,20 @@ struct RecordLedger {
     }
 }
 
-/// Counts failed deliveries reported by the producer's callbacks.
-private final class DeliveryCounter {
-    private(set) var failed = 0
+/// Collects the producer's delivery reports by the index of the record sent.
+private final class DeliveryCollector {
+    private(set) var reports: [DeliveryReport?]
     private(set) var firstError: String?
 
-    func note(_ result: Result<DeliveryReport, KafkaError>) {
-        if case .failure(let error) = result {
-            failed += 1
+    init(count: Int) {
+        reports = Array(repeating: nil, count: count)
+    }
+
+    func note(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) {
+        switch result {
+        case .success(let report):
+            reports[index] = report
+        case .failure(let error):
             if firstError == nil { firstError = error.description }
         }
     }

@@ -20,7 +20,7 @@ final class GroupMembershipTests: XCTestCase {
         leaving.send(SIGTERM)
         XCTAssertEqual(try leaving.waitForExit(timeout: .seconds(60)), .exited(0), leaving.logTail())
 
-        try scenario.waitUntilGroupCaughtUp(timeout: .seconds(240))
+        try scenario.waitUntilGroupCaughtUp(timeout: .seconds(120))
         for worker in [staying, joining] {
             worker.send(SIGTERM)
         }
@@ -51,7 +51,7 @@ final class GroupMembershipTests: XCTestCase {
         try scenario.assertCommittedOffsetsPassOnlyFinishedRecords()
         lock.release()
 
-        try scenario.waitUntilGroupCaughtUp(timeout: .seconds(240))
+        try scenario.waitUntilGroupCaughtUp(timeout: .seconds(120))
         for worker in [first, second] {
             worker.send(SIGTERM)
         }
