@@ -3,10 +3,10 @@ import Foundation
 
 /// Reads the store's `applied_records` table: the source coordinates of every record the store applied.
 ///
-/// The store has no public call for it, because the worker only needs it inside `apply`; the tests
+/// The store has no public call for it, because the worker only needs it inside `apply`. The tests
 /// read the table directly to prove that each input record is applied once or dead-lettered once.
 enum AppliedRecords {
-    /// The applied offsets of `topic`, per partition, from the store at `storeURL`.
+    /// Returns the applied offsets of `topic`, per partition, from the store at `storeURL`.
     static func offsets(topic: String, storeURL: String, postgres: PostgresServer?) throws -> [Int32: [Int64]] {
         let pairs: [(Int32, Int64)]
         if storeURL.hasPrefix("sqlite:") {

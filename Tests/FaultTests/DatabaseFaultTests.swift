@@ -39,8 +39,8 @@ final class DatabaseFaultTests: XCTestCase {
         }
 
         XCTAssertEqual(termination, .exited(0), worker.logTail())
-        // The allowance over the configured timeout covers process exit on a loaded 2-core machine;
-        // a worker that waited for the database instead would take until it came back, far longer.
+        // The allowance over the configured timeout covers process exit on a loaded 2-core machine.
+        // A worker that waited for the database instead would take until it came back, far longer.
         XCTAssertLessThan(elapsed, .seconds(shutdownSeconds + 4), "time from SIGTERM to exit\n\(worker.logTail())")
         try scenario.assertCommittedOffsetsPassOnlyFinishedRecords()
 

@@ -23,9 +23,9 @@ enum FaultEnvironment {
 
     // MARK: - The worker binary
 
-    /// The debug `status-ingest` executable that `swift build` puts beside the test bundle.
+    /// Returns the path of the debug `status-ingest` executable that `swift build` puts beside the test bundle.
     ///
-    /// Looked up next to the bundle (the usual place), then next to the running executable, then in
+    /// It is looked up next to the bundle (the usual place), then next to the running executable, then in
     /// the repository's `.build/debug`. `STATUS_INGEST_WORKER_BINARY` overrides the search.
     static func workerBinary() throws -> String {
         let environment = ProcessInfo.processInfo.environment

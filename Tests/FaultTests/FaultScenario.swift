@@ -174,7 +174,7 @@ final class FaultScenario {
 
     // MARK: - Offsets
 
-    /// The end of each input partition (the offset after its last record).
+    /// Returns the end of each input partition: the offset after its last record.
     func highWatermarks() throws -> [Int32: Int64] {
         let consumer = try KafkaConsumer(configuration: [
             "bootstrap.servers": cluster.bootstrapServers, "group.id": groupID + "-observer", "enable.auto.commit": "false",
@@ -192,9 +192,9 @@ final class FaultScenario {
         return marks
     }
 
-    /// The worker group's committed offset per input partition, `nil` where none was committed.
+    /// Returns the worker group's committed offset per input partition, `nil` where none was committed.
     ///
-    /// Asked of the group coordinator by a consumer that never joins the group, so it changes no assignment.
+    /// The offsets are requested from the group coordinator by a consumer that never joins the group, so it changes no assignment.
     func committedOffsets() throws -> [Int32: Int64?] {
         let consumer = try KafkaConsumer(configuration: [
             "bootstrap.servers": cluster.bootstrapServers, "group.id": groupID, "enable.auto.commit": "false",
@@ -230,7 +230,7 @@ final class FaultScenario {
 
     // MARK: - Dead letters
 
-    /// Every record of the dead-letter topic, summarized.
+    /// Reads every record of the dead-letter topic and returns its summary.
     func deadLetters() throws -> [DeadLetterSummary] {
         var summaries: [DeadLetterSummary] = []
         try DeadLetterReader.read(topic: deadLetterTopic, kafkaProperties: ["bootstrap.servers": cluster.bootstrapServers]) { message in

@@ -13,7 +13,7 @@ struct PostgresServer {
 
     // MARK: - Schemas and queries
 
-    /// A URL whose connections use a new, empty schema, so each test has tables of its own.
+    /// Creates an empty schema and returns a URL whose connections use it, so each test has tables of its own.
     func urlWithFreshSchema() throws -> String {
         let schema = "fault_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         try execute("CREATE SCHEMA \(schema)", url: url)
@@ -21,7 +21,7 @@ struct PostgresServer {
         return url + separator + "options=-c%20search_path%3D\(schema)"
     }
 
-    /// The same URL with one more server setting for its sessions, such as `lock_timeout=1000`.
+    /// Returns `url` with one more server setting for its sessions, such as `lock_timeout=1000`.
     ///
     /// Expects a URL made by `urlWithFreshSchema()`, whose `options` parameter comes last.
     func url(_ url: String, addingSetting setting: String) -> String {
@@ -93,7 +93,7 @@ struct PostgresServer {
     }
 
     /// The script runs the server as the `postgres` user when the tests run as root, because initdb
-    /// refuses root; pg_ctl must then run as that user too.
+    /// rejects root. pg_ctl must then run as that user too.
     private var asServerUser: [String] {
         getuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []
     }

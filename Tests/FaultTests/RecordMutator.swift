@@ -13,7 +13,7 @@ struct RecordMutator {
     }
 
     private var generator: SeededGenerator
-    /// Task names of every known execution, for batches and mismatched keys that still name real ones.
+    /// Known flow executions, whose ids make keys that name another execution than the value does.
     private let executions: [FlowExecution]
 
     init(seed: UInt64, executions: [FlowExecution]) {
@@ -124,9 +124,9 @@ struct RecordMutator {
         let items = (0..<size).map { index in
             JSONValue.object([JSONMember("task_name", taskName), JSONMember("status", .string("step-\(index)"))])
         }
-        var kept = members.filter { $0.key != "task_name" && $0.key != "status" }
-        kept.append(JSONMember("statuses", .array(items)))
-        return Record(key: record.key, value: JSONValue.object(kept).serialized(), mutation: "batch of \(size)")
+        var batchMembers = members.filter { $0.key != "task_name" && $0.key != "status" }
+        batchMembers.append(JSONMember("statuses", .array(items)))
+        return Record(key: record.key, value: JSONValue.object(batchMembers).serialized(), mutation: "batch of \(size)")
     }
 
     private func withValue(_ record: Record, members: [JSONMember], key: String, _ value: JSONValue, mutation: String) -> Record {

@@ -7,8 +7,8 @@ import XCTest
 final class WorkerKillTests: XCTestCase {
     func testRepeatedKillsLoseAndRepeatNothing() throws {
         let scenario = try FaultScenario(store: .postgres)
-        // A killed member stays in the group until its session times out, and the next worker
-        // waits for that before it is assigned partitions; a short session keeps the rounds short.
+        // A killed member stays in the group until its session times out, and the next worker is
+        // assigned partitions only after that. A short session keeps the rounds short.
         scenario.settings["kafka.session.timeout.ms"] = "3000"
         scenario.settings["ingest.poll.max.records"] = "500"
         try scenario.loadSample()

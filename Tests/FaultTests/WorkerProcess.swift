@@ -123,7 +123,7 @@ final class WorkerProcess {
         log.components(separatedBy: text).count - 1
     }
 
-    /// The last lines of the log, headed by the child's name, for a failure message.
+    /// Returns the last lines of the log, headed by the child's name, for a failure message.
     func logTail(lines: Int = 40) -> String {
         let tail = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
         return "--- last \(lines) log lines of \(name) (\(logPath)) ---\n\(tail)"
