@@ -41,13 +41,30 @@ extension RDKafkaClient {
         value.u.mem.size = record.value?.count ?? 0
         arguments.append(value)
 
-        for header in record.headers {
+        // Headers go in as one list this layer builds and, on failure, destroys itself. Passing them
+        // one by one (RD_KAFKA_VTYPE_HEADER) makes librdkafka 2.0.2 free them twice when the call
+        // fails, for example once a topic is in an error state; valgrind shows an invalid free.
+        var headers: OpaquePointer?
+        if !record.headers.isEmpty {
+            headers = rd_kafka_headers_new(record.headers.count)
+            for header in record.headers {
+                // A size is always given: rd_kafka_header_add reads -1 as "NUL-terminated".
+                let code: rd_kafka_resp_err_t
+                if let bytes = header.value {
+                    code = bytes.withUnsafeBytes { buffer in
+                        rd_kafka_header_add(headers, header.key, -1, buffer.baseAddress ?? UnsafeRawPointer(arena.copy([])), buffer.count)
+                    }
+                } else {
+                    code = rd_kafka_header_add(headers, header.key, -1, nil, 0)
+                }
+                if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    rd_kafka_headers_destroy(headers)
+                    throw KafkaError(responseError: code, reason: "Failed to add header '\(header.key)' to a record")
+                }
+            }
             var argument = rd_kafka_vu_t()
-            argument.vtype = RD_KAFKA_VTYPE_HEADER
-            argument.u.header.name = arena.copy(header.key)
-            // rd_kafka_header_add reads a size of -1 as "NUL-terminated", so sizes are always given.
-            argument.u.header.val = header.value.map { UnsafeRawPointer(arena.copy($0)) }
-            argument.u.header.size = header.value?.count ?? 0
+            argument.vtype = RD_KAFKA_VTYPE_HEADERS
+            argument.u.headers = headers
             arguments.append(argument)
         }
 
@@ -62,8 +79,10 @@ extension RDKafkaClient {
             rd_kafka_produceva(handle, arguments, arguments.count)
         }
         if let error = failure {
-            // librdkafka did not take the record, so its delivery callback will never run.
+            // librdkafka did not take the record, so its delivery callback will never run and the
+            // header list is still this layer's to free.
             opaque.release()
+            if let headers { rd_kafka_headers_destroy(headers) }
             throw KafkaError(consuming: error).describing(record)
         }
     }
