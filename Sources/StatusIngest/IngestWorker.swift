@@ -72,6 +72,9 @@ public final class IngestWorker {
     /// The next offset to read per partition, after everything before it is done.
     private var nextOffsets: [TopicPartition: Int64] = [:]
     private var pausedForRetry: Set<TopicPartition> = []
+    /// Partitions revoked while paused for a retry. librdkafka 2.0.2 keeps a partition's pause
+    /// across revocation and reassignment, so one that comes back must be resumed explicitly.
+    private var pausedBeforeRevocation: Set<TopicPartition> = []
     private var isRetrying = false
     /// Chunks applied and waiting for their dead letters' acknowledgements, oldest first.
     private var awaiting: [AwaitingChunk] = []
@@ -808,7 +811,13 @@ public final class IngestWorker {
             if isRetrying {
                 try? consumer.pause(partitions)
                 pausedForRetry.formUnion(partitions)
+            } else {
+                let stillPaused = pausedBeforeRevocation.intersection(partitions)
+                if !stillPaused.isEmpty {
+                    try? consumer.resume(Array(stillPaused))
+                }
             }
+            pausedBeforeRevocation.subtract(partitions)
             let committed: [TopicPartition: CommittedOffset]?
             do {
                 committed = try consumer.committedWithMetadata(partitions, timeoutMilliseconds: 10_000)
@@ -837,7 +846,12 @@ public final class IngestWorker {
                 awaiting[index].messages.removeAll { partitions.contains($0.topicPartition) }
             }
             owned.subtract(partitions)
+            pausedBeforeRevocation.formUnion(pausedForRetry.intersection(partitions))
             pausedForRetry.subtract(partitions)
+            if owned.isEmpty {
+                // Drained means caught up on an assignment: after losing every partition, wait for the next one.
+                hasBeenAssigned = false
+            }
             revokedSinceChunkStart.formUnion(partitions)
             backlog.removeAll { partitions.contains($0.topicPartition) }
             ledger.revoked(partitions)
