@@ -5,9 +5,22 @@ import XCTest
 /// worker has its partitions paused for a retry. PostgreSQL is the store they share.
 final class GroupMembershipTests: XCTestCase {
     func testMemberJoiningAndLeavingMidRun() throws {
+        try assertJoinAndLeaveFinishExactly(assignmentStrategy: nil)
+    }
+
+    func testJoinAndLeaveWithCooperativeSticky() throws {
+        try assertJoinAndLeaveFinishExactly(assignmentStrategy: "cooperative-sticky")
+    }
+
+    /// Three workers in one group, one joining and one leaving mid-run, with the given
+    /// `partition.assignment.strategy` (nil keeps librdkafka's eager default).
+    private func assertJoinAndLeaveFinishExactly(assignmentStrategy: String?) throws {
         let scenario = try FaultScenario(store: .postgres)
         // Small chunks stretch the run, so the membership changes land while records still flow.
         scenario.settings["ingest.poll.max.records"] = "300"
+        if let assignmentStrategy {
+            scenario.settings["kafka.partition.assignment.strategy"] = assignmentStrategy
+        }
         try scenario.loadSample()
 
         let leaving = try scenario.startWorker(untilDrained: false)
