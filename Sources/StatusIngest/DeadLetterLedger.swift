@@ -157,6 +157,9 @@ final class DeadLetterLedger {
                     isRetriable: true, isFatal: false)
             }
             guard let message = try consumer.poll(timeoutMilliseconds: 200) else { continue }
+            // The consumer is reused across partitions, and records fetched for the previous
+            // assignment can still arrive: they must not move this partition's position.
+            guard message.topicPartition == partition else { continue }
             next = message.offset + 1
             guard let topic = message.header(DeadLetterHeader.sourceTopic),
                   let sourcePartition = message.header(DeadLetterHeader.sourcePartition).flatMap({ Int32($0) }),
