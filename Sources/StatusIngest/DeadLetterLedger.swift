@@ -6,17 +6,18 @@ import Kafka
 ///
 /// Each input partition's dead letters go to one dead-letter partition (input partition modulo the
 /// dead-letter topic's partition count). Every offset commit carries, as metadata, a dead-letter
-/// offset from which every later dead letter of that input partition will be found:
+/// offset at or before the dead letter of every record at or past the committed offset:
 /// `dlq=<dead-letter partition>:<offset>`. The next owner of the partition reads the dead-letter
-/// partition from there to its end and collects the source offsets at or past the committed offset:
+/// partition from there to its end and collects the source offsets of that partition's dead letters:
 /// those records are done and are skipped. Without metadata (no commit yet, or a commit by another
 /// tool) the scan starts at the dead-letter partition's beginning.
 final class DeadLetterLedger {
     let topic: String
     let partitionCount: Int32
 
-    /// Source offsets at or past the committed offset that are already on the dead-letter topic.
-    private var published: [TopicPartition: Set<Int64>] = [:]
+    /// Per owned partition, the source offsets of records already on the dead-letter topic, each with
+    /// the offset of its dead letter.
+    private var published: [TopicPartition: [Int64: Int64]] = [:]
     /// Per dead-letter partition, an offset at or before every dead letter not yet committed past.
     private var safeStart: [Int32: Int64] = [:]
     /// Partitions assigned but not yet scanned, with their committed offsets and metadata.
@@ -62,25 +63,30 @@ final class DeadLetterLedger {
     var safeStarts: [Int32: Int64] { safeStart }
 
     func isPublished(_ message: KafkaMessage) -> Bool {
-        published[message.topicPartition]?.contains(message.offset) ?? false
+        published[message.topicPartition]?[message.offset] != nil
     }
 
     func notePublished(source: TopicPartition, offset: Int64, deadLetterPartition: Int32, deadLetterOffset: Int64) {
-        published[source, default: []].insert(offset)
+        published[source, default: [:]][offset] = deadLetterOffset
         safeStart[deadLetterPartition] = max(safeStart[deadLetterPartition] ?? 0, deadLetterOffset + 1)
     }
 
-    /// Returns the metadata to commit with `source`'s offset.
-    func metadata(for source: TopicPartition) -> String {
+    /// Returns the metadata to commit with `source`'s next offset `nextOffset`.
+    ///
+    /// The start must come at or before every dead letter of a record at or past `nextOffset`. Those
+    /// records were dead-lettered but the commit did not pass them (a commit failed during a
+    /// rebalance, say), so the next owner must still find them.
+    func metadata(for source: TopicPartition, nextOffset: Int64) -> String {
         let partition = deadLetterPartition(for: source)
-        guard let start = safeStart[partition] else { return "" }
+        let pending = published[source]?.filter { $0.key >= nextOffset }.values.min()
+        guard let start = [pending, safeStart[partition]].compactMap({ $0 }).min() else { return "" }
         return "dlq=\(partition):\(start)"
     }
 
     /// Forgets source offsets below the committed offset: they will not be read again.
     func committed(_ source: TopicPartition, nextOffset: Int64) {
         if let offsets = published[source] {
-            published[source] = offsets.filter { $0 >= nextOffset }
+            published[source] = offsets.filter { $0.key >= nextOffset }
         }
     }
 
@@ -165,8 +171,11 @@ final class DeadLetterLedger {
                   let sourcePartition = message.header(DeadLetterHeader.sourcePartition).flatMap({ Int32($0) }),
                   let sourceOffset = message.header(DeadLetterHeader.sourceOffset).flatMap({ Int64($0) }) else { continue }
             let source = TopicPartition(topic: topic, partition: sourcePartition)
-            if let committed = committedBySource[source], sourceOffset >= committed {
-                published[source, default: []].insert(sourceOffset)
+            // Every dead letter of a recovered partition counts, also below the committed offset read
+            // here: the consumer may start from an older commit than that read, and a record it
+            // delivers again that is already on the dead-letter topic is done.
+            if committedBySource[source] != nil {
+                published[source, default: [:]][sourceOffset] = message.offset
                 found += 1
             }
         }

@@ -706,7 +706,7 @@ public final class IngestWorker {
         var offsets: [TopicPartition: CommittedOffset] = [:]
         for partition in partitions where owned.contains(partition) {
             if let next = nextOffsets[partition] {
-                offsets[partition] = CommittedOffset(offset: next, metadata: ledger.metadata(for: partition))
+                offsets[partition] = CommittedOffset(offset: next, metadata: ledger.metadata(for: partition, nextOffset: next))
             }
         }
         guard !offsets.isEmpty else { return true }
