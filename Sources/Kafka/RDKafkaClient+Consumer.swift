@@ -114,16 +114,7 @@ extension RDKafkaClient {
     }
 
     func committed(_ partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: Int64] {
-        let list = RDKafkaTopicPartitionList(partitions)
-        let code = rd_kafka_committed(handle, list.pointer, Int32(clamping: timeoutMilliseconds))
-        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(
-                responseError: code,
-                reason: "Failed to read committed offsets within \(timeoutMilliseconds) ms: \(String(cString: rd_kafka_err2str(code)))"
-            )
-        }
-        try list.throwFirstPartitionError(attempting: "read the committed offset")
-        return list.offsets
+        try committedWithMetadata(partitions, timeoutMilliseconds: timeoutMilliseconds).mapValues(\.offset)
     }
 
     func pause(_ partitions: [TopicPartition]) throws {

@@ -165,9 +165,9 @@ public enum StatusIngestVersion {
     public static let current = "0.1.0"
 }
 
-/// RFC 3339 text for timestamps in envelopes and logs, in UTC with milliseconds.
+/// RFC 3339 text for timestamps in envelopes, commands and logs, in UTC with milliseconds.
 enum RFC3339Text {
     static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        RFC3339.format(date, fractionalDigits: 3)
     }
 }

@@ -66,7 +66,7 @@ public final class Logger: Sendable {
     // MARK: - Rendering
 
     private func render(_ level: Level, _ message: String, _ fields: [(key: String, value: LogValue)]) -> String {
-        let timestamp = Logger.timestamp(Date())
+        let timestamp = RFC3339Text.format(Date())
         switch format {
         case .text:
             var line = "\(timestamp) \(level.name.padding(toLength: 7, withPad: " ", startingAt: 0)) \(message)"
@@ -81,10 +81,6 @@ public final class Logger: Sendable {
             }
             return line + "}"
         }
-    }
-
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 
     static func quoted(_ text: String) -> String {
