@@ -162,7 +162,7 @@ def postgres_copy_limit(source):
 
 
 def sqlite_insert_limit(store_path):
-    """The same history rows inserted into an empty SQLite store in one transaction, one prepared statement."""
+    """Inserts the same history rows into an empty SQLite store in one transaction, one prepared statement."""
     rows = sqlite3.connect(store_path).execute("SELECT * FROM task_status_history").fetchall()
     target = os.path.join(WORK, "insert-limit.sqlite")
     run_json_lines([BINARY, "store", "migrate"], environment(**{"store.url": "sqlite:" + target}), "store migrate")
@@ -187,11 +187,11 @@ def records_done(log_path):
 
 
 def latency_run():
-    """A steady produce rate against a running worker: produce time to commit, per record."""
+    """Measures produce-to-commit latency per record at a steady produce rate against a running worker."""
     store_url = schema_url("bench_latency")
     with Broker() as broker:
-        # The mock cluster holds an empty fetch for the whole fetch.wait.max.ms (500 ms by default)
-        # even when records arrive meanwhile; a real broker answers as soon as they do.
+        # The mock cluster keeps an empty fetch waiting for the whole fetch.wait.max.ms (500 ms by
+        # default) even when records arrive meanwhile. A real broker responds as soon as they do.
         env = environment(**{
             "store.url": store_url, "kafka.bootstrap.servers": broker.bootstrap, "kafka.group.id": "bench-latency",
             "kafka.fetch.wait.max.ms": 5})

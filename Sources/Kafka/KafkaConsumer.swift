@@ -100,7 +100,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         try openClient().commit(offsets)
     }
 
-    /// Commits offsets with a metadata string each, and waits for the broker's answer.
+    /// Commits offsets with a metadata string each, and waits for the broker's response.
     ///
     /// The metadata travels with the offset and comes back from `committedWithMetadata`, so the next
     /// owner of a partition can learn what the last one recorded beside its position.
@@ -109,8 +109,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         try openClient().commit(withMetadata: offsets)
     }
 
-    /// The group's committed offsets of `partitions` with their metadata, asked of the coordinator.
-    /// - Throws: `KafkaError` when the coordinator does not answer within the timeout.
+    /// Returns the group's committed offsets of `partitions` with their metadata, read from the coordinator.
+    /// - Throws: `KafkaError` when the coordinator does not respond within the timeout.
     public func committedWithMetadata(_ partitions: [TopicPartition], timeoutMilliseconds: Int) throws -> [TopicPartition: CommittedOffset] {
         try openClient().committedWithMetadata(partitions, timeoutMilliseconds: timeoutMilliseconds)
     }

@@ -59,7 +59,7 @@ public final class KafkaProducer: @unchecked Sendable {
         client.poll(timeoutMilliseconds: timeoutMilliseconds)
     }
 
-    /// The partition count of `topic` from the cluster's metadata, or nil when the topic does not exist.
+    /// Returns the partition count of `topic` from the cluster's metadata, or nil when the topic does not exist.
     ///
     /// Asking through the producer also connects it and fills its metadata cache, so the first send
     /// does not wait for either.

@@ -43,7 +43,7 @@ extension RDKafkaClient {
 
         // Headers go in as one list this layer builds and, on failure, destroys itself. Passing them
         // one by one (RD_KAFKA_VTYPE_HEADER) makes librdkafka 2.0.2 free them twice when the call
-        // fails, for example once a topic is in an error state; valgrind shows an invalid free.
+        // fails, for example once a topic is in an error state. valgrind shows the invalid free.
         var headers: OpaquePointer?
         if !record.headers.isEmpty {
             headers = rd_kafka_headers_new(record.headers.count)

@@ -8,7 +8,7 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
 }
 
 /// A failure in the platform's terms: the code, a message a person can act on, optional details,
-/// and the HTTP status the endpoint would have answered with.
+/// and the HTTP status the endpoint would have returned.
 public struct ContractError: Error, Sendable, Hashable {
     public var code: ErrorCode
     public var message: String
@@ -23,6 +23,6 @@ public struct ContractError: Error, Sendable, Hashable {
         self.httpStatus = httpStatus
     }
 
-    /// Whether retrying can never help: 4xx answers are final, 5xx are not.
+    /// Whether retrying can never help: 4xx statuses are final, 5xx are not.
     public var isFinal: Bool { httpStatus < 500 }
 }

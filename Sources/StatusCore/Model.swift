@@ -26,7 +26,7 @@ public enum RecordForm: String, Sendable, Hashable {
 /// A record whose value passed every shape and field check: one to 100 updates of one flow execution.
 public struct StatusUpdateRecord: Sendable, Hashable {
     public var flowExecutionID: UUID
-    /// The tenant the producer believes owns the execution, when it said so.
+    /// The tenant the producer believes owns the execution, when the record names one.
     public var organizationID: UUID?
     /// The producer's id for this update, up to 255 characters.
     public var eventID: String?
@@ -52,7 +52,7 @@ public struct StatusUpdateRecord: Sendable, Hashable {
     }
 }
 
-/// What the store knows of a flow execution. The worker never creates one.
+/// A flow execution as the store records it. The worker never creates one.
 public struct FlowExecution: Sendable, Hashable {
     public var id: UUID
     public var organizationID: UUID
@@ -96,8 +96,8 @@ public struct HistoryRow: Sendable, Hashable {
 /// Where a record came from: its idempotency key, so that a redelivered record is applied once.
 ///
 /// `fingerprint` is a hash of the record's timestamp, key and value. Two deliveries of one record
-/// share it; a different record at the same coordinates (a topic deleted and created again) does not,
-/// so it is not mistaken for a duplicate.
+/// share it. A different record at the same coordinates (a topic deleted and created again) does
+/// not, so it is not mistaken for a duplicate.
 public struct RecordSource: Sendable, Hashable {
     public var topic: String
     public var partition: Int32
@@ -140,7 +140,7 @@ public struct ExecutionBatch: Sendable, Hashable {
     public var updateCount: Int { records.reduce(0) { $0 + $1.record.updates.count } }
 }
 
-/// What became of one record handed to the store.
+/// The fate of one record handed to the store.
 public enum RecordOutcome: Sendable, Hashable {
     /// Applied now; the created history rows in order (the endpoint's 200 response).
     case applied([HistoryRow])

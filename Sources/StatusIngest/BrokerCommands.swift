@@ -52,7 +52,7 @@ enum BrokerCommands {
         }
         let rate = parsed.options["rate"] == nil ? nil : try parsed.integer("rate", default: 1, range: 1...10_000_000)
         let producer = try KafkaProducer(configuration: KafkaRoles.producerProperties(configuration.kafkaProperties))
-        // Fails within seconds when no broker answers, instead of retrying each record for minutes.
+        // Fails within seconds when no broker responds, instead of retrying each record for minutes.
         guard try producer.partitionCount(topic: topic, timeoutMilliseconds: 10_000) != nil else {
             throw UsageError("topic \(topic) does not exist on \(configuration.string("kafka.bootstrap.servers")): create it, or pass --topic")
         }

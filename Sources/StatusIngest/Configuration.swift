@@ -40,7 +40,7 @@ public struct Configuration: Sendable {
     ]
 
     public private(set) var values: [String: String]
-    /// Where each value came from, for `config show` and error messages.
+    /// The source of each value (default, file, variable or `--set`), for `config show` and error messages.
     public private(set) var origins: [String: String]
 
     public init(values: [String: String] = [:]) {
@@ -222,17 +222,17 @@ public struct Configuration: Sendable {
         return properties
     }
 
-    /// Whether `kafka.bootstrap.servers=embedded` asks for an in-process mock cluster.
+    /// Whether `kafka.bootstrap.servers=embedded` requests an in-process mock cluster.
     public var usesEmbeddedBroker: Bool { string("kafka.bootstrap.servers") == "embedded" }
 
-    /// Every setting with its value, secrets masked, for `config show`.
+    /// Returns every setting with its value and origin, secrets masked, for `config show`.
     public func describe() -> [(key: String, value: String, origin: String)] {
         values.keys.sorted().map { key in
             (key, Configuration.redacted(key: key, value: values[key] ?? ""), origins[key] ?? "default")
         }
     }
 
-    /// The value as it may be printed or logged: secrets masked, a URL's password removed.
+    /// Returns the value as it may be printed or logged: secrets masked, a URL's password removed.
     public static func redacted(key: String, value: String) -> String {
         let lowered = key.lowercased()
         let secretWords = ["password", "secret", "token", "sasl.oauthbearer.config", "key.pem", "keystore", "key.password"]

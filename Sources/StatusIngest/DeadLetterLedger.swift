@@ -184,7 +184,7 @@ final class DeadLetterLedger {
 }
 
 extension KafkaMessage {
-    /// The last header named `key`, as UTF-8 text.
+    /// Returns the last header named `key` as UTF-8 text.
     func header(_ key: String) -> String? {
         headers.last { $0.key == key }?.value.flatMap { String(validating: $0, as: UTF8.self) }
     }

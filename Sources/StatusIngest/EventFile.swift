@@ -2,7 +2,7 @@ import Foundation
 import Kafka
 import StatusCore
 
-/// Records in NDJSON, one a line, as the samples' `events.ndjson` holds them:
+/// Records in NDJSON, one a line, in the format of the samples' `events.ndjson`:
 /// `{"key": "…", "value": {…}}`, `{"key": "…", "value_base64": "…"}`, or `"value": null` for a record
 /// with no value (a tombstone). An optional `headers` object maps header names to strings.
 public enum EventFile {

@@ -519,7 +519,7 @@ public final class IngestWorker {
         /// The ledger's safe starts before anything of the round was sent, for a recheck after failures.
         let startsBeforePublish: [Int32: Int64]
 
-        /// Whether the broker answered for every dead letter of the round.
+        /// Whether the broker reported a delivery result for every dead letter of the round.
         var isSettled: Bool { deliveries.results.count >= deadLetters.count }
 
         var failures: [SourceOffset: KafkaError] {
@@ -600,7 +600,7 @@ public final class IngestWorker {
     }
 
     /// Records the round's acknowledged dead letters in the ledger and the report, and returns the
-    /// ones that failed or got no answer.
+    /// ones that failed or got no delivery report.
     @discardableResult
     private func account(_ round: PublishRound) -> (failed: [DeadLetter], firstError: KafkaError?) {
         var failed: [DeadLetter] = []

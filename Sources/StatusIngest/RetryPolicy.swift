@@ -1,6 +1,6 @@
 import Foundation
 
-/// How transient failures are retried: exponential backoff with full jitter, and an optional budget
+/// The retry policy for transient failures: exponential backoff with jitter, and an optional budget
 /// after which the failing records are dead-lettered with `repository_error`.
 public struct RetryPolicy: Sendable {
     public var initialBackoff: Duration
@@ -14,7 +14,7 @@ public struct RetryPolicy: Sendable {
         self.budget = budget
     }
 
-    /// The wait before retry number `attempt` (1 for the first retry): a random time between half and
+    /// Returns the wait before retry number `attempt` (1 for the first retry): a random time between half and
     /// all of `initialBackoff × 2^(attempt-1)`, capped at `maximumBackoff`.
     public func backoff(attempt: Int) -> Duration {
         let exponent = min(max(attempt - 1, 0), 30)
@@ -23,7 +23,7 @@ public struct RetryPolicy: Sendable {
         return .milliseconds(Int64(milliseconds * Double.random(in: 0.5...1.0)))
     }
 
-    /// Whether failures that began at `firstFailure` have used up the budget by `now`.
+    /// Returns whether failures that began at `firstFailure` have used up the budget by `now`.
     public func isExhausted(since firstFailure: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Bool {
         budget > .zero && now - firstFailure >= budget
     }

@@ -62,7 +62,7 @@ enum RunCommand {
     }
 }
 
-/// The in-process mock cluster that `kafka.bootstrap.servers=embedded` asks for.
+/// The in-process mock cluster that `kafka.bootstrap.servers=embedded` requests.
 enum EmbeddedBroker {
     static func start(configuration: Configuration, logger: Logger, brokers: Int = 1) throws -> MockKafkaCluster {
         let cluster = try MockKafkaCluster(brokerCount: brokers)

@@ -16,8 +16,8 @@ public protocol TaskStatusStore: AnyObject {
     /// Applies batches in one transaction and returns one outcome per record, parallel to `batches[i].records`.
     ///
     /// For each record, in order: the execution must exist, not be deleted and belong to the record's
-    /// `organizationID` when one is given (else `not_found`); every task name must be declared by the
-    /// execution's flow (else `bad_request`). A record already applied (same source and fingerprint)
+    /// `organizationID` when one is given (else `not_found`). Then every task name must be declared by
+    /// the execution's flow (else `bad_request`). A record already applied (same source and fingerprint)
     /// or whose `eventID` was already applied for the execution is a `.duplicate`. A record whose data
     /// the database rejects (SQLSTATE classes 22 and 23) is isolated and `.rejected` with
     /// `repository_error`; the other records are still applied.
@@ -26,7 +26,7 @@ public protocol TaskStatusStore: AnyObject {
     ///   serialization failure, shutdown): nothing was applied, and the caller retries the same call.
     func apply(_ batches: [ExecutionBatch]) throws -> [[RecordOutcome]]
 
-    /// The figures a run is checked against.
+    /// Returns the figures a run is checked against.
     func stats() throws -> StoreStats
 
     /// Releases the connection. Further calls throw.
@@ -53,7 +53,7 @@ public struct StoreStats: Sendable, Hashable {
     }
 }
 
-/// Why a store call failed.
+/// A failed store call, sorted by what the caller should do.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     /// The database failed in a way that may pass: retry the same call later.
     case transient(String)
