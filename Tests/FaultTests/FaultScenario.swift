@@ -73,6 +73,11 @@ final class FaultScenario {
             "kafka.heartbeat.interval.ms": "500",
             "kafka.auto.commit.interval.ms": "200",
             "kafka.topic.metadata.refresh.interval.ms": "1000",
+            // librdkafka 2.0.2's mock broker does not check an idempotent producer's sequence numbers.
+            // When it drops a connection, a produce request it already appended loses its response, and
+            // librdkafka sends it again: a real broker discards that copy, the mock appends it twice. One
+            // request in flight per connection means a dropped connection never holds an appended one.
+            "kafka.max.in.flight.requests.per.connection": "1",
             "log.level": "info",
             "log.format": "json",
             // Several workers run at once: the metrics server would want the same port in each.
@@ -327,17 +332,20 @@ struct RecordLedger {
     var deadLettersWithoutSource = 0
 
     init(ends: [Int32: Int64], applied: [Int32: [Int64]], deadLetters: [DeadLetterSummary], topic: String) throws {
-        var deadLettered: [Int32: [Int64: Int]] = [:]
+        // The error bodies of each source record's dead letters. Each send carries its own request_id.
+        var deadLettered: [Int32: [Int64: [String?]]] = [:]
         for deadLetter in deadLetters {
             guard deadLetter.sourceTopic == topic, let partition = deadLetter.sourcePartition, let offset = deadLetter.sourceOffset else {
                 deadLettersWithoutSource += 1
                 continue
             }
-            deadLettered[partition, default: [:]][offset, default: 0] += 1
+            deadLettered[partition, default: [:]][offset, default: []].append(deadLetter.errorBody)
         }
         for (partition, offsets) in deadLettered {
-            for (offset, count) in offsets where count > 1 {
-                deadLetteredTwice.append("\(partition):\(offset) (\(count) times)")
+            for (offset, bodies) in offsets where bodies.count > 1 {
+                // Identical copies come from one send written twice, and distinct ones from the worker sending again.
+                let sends = Set(bodies).count
+                deadLetteredTwice.append("\(partition):\(offset) (\(bodies.count) times, \(sends) sends)")
             }
         }
         for (partition, end) in ends.sorted(by: { $0.key < $1.key }) {
