@@ -43,6 +43,10 @@ public enum StatusIngestCommand {
           store migrate                   create or upgrade the store's schema
           store import-executions FILE    load flow executions from NDJSON, one a line
           store stats                     print the store's figures as JSON
+          store prune-applied [--topic T[,T…]] [--dry-run] [--batch-size N]
+                                          delete the duplicate-check rows of records that Kafka has
+                                          deleted (offsets below each partition's log start offset);
+                                          default topic: ingest.topic, batches of 10000 rows
           demo [--sample DIR] [--store URL]
                                           run a sample end to end on an embedded broker and a fresh
                                           store, print a summary, and compare it with the sample's
@@ -51,7 +55,7 @@ public enum StatusIngestCommand {
                                           (secrets masked)
           version                         print the version
 
-        global options:
+        global options (before or after the command):
           --config FILE      properties file (default: $STATUS_INGEST_CONFIG, else
                              config/status-ingest.properties when it exists, else built-in defaults)
           --set KEY=VALUE    override one setting, after the file and the environment
@@ -81,6 +85,41 @@ public enum StatusIngestCommand {
         }
     }
 
+    /// Removes `--config FILE` and `--set KEY=VALUE` from anywhere before a `--`, so that they work
+    /// after the command too (`status-ingest run --set kafka.session.timeout.ms=6000`).
+    static func extractGlobalOptions(
+        _ arguments: [String], configPath: inout String?, overrides: inout [(String, String)]
+    ) throws -> [String] {
+        var remaining: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if argument == "--" {
+                remaining.append(contentsOf: arguments[(index - 1)...])
+                break
+            }
+            let (name, inline) = splitOption(argument)
+            switch name {
+            case "--config":
+                guard let value = inline ?? (index < arguments.count ? arguments[index] : nil) else {
+                    throw UsageError("option --config needs a file path")
+                }
+                if inline == nil { index += 1 }
+                configPath = value
+            case "--set":
+                guard let value = inline ?? (index < arguments.count ? arguments[index] : nil), let equals = value.firstIndex(of: "=") else {
+                    throw UsageError("option --set needs KEY=VALUE")
+                }
+                if inline == nil { index += 1 }
+                overrides.append((String(value[..<equals]), String(value[value.index(after: equals)...])))
+            default:
+                remaining.append(argument)
+            }
+        }
+        return remaining
+    }
+
     /// librdkafka's codes for brokers that could not be reached: `_TRANSPORT`, `_TIMED_OUT`,
     /// `_ALL_BROKERS_DOWN`, `_RESOLVE`.
     static let brokerUnreachableCodes: Set<Int32> = [-195, -185, -187, -193]
@@ -88,19 +127,10 @@ public enum StatusIngestCommand {
     static func dispatch(_ arguments: [String], environment: [String: String]) throws -> Int32 {
         var configPath: String?
         var overrides: [(String, String)] = []
-        var rest = arguments[...]
+        var rest = try extractGlobalOptions(arguments, configPath: &configPath, overrides: &overrides)[...]
         while let first = rest.first, first.hasPrefix("--") {
             rest = rest.dropFirst()
-            let (name, inline) = splitOption(first)
-            switch name {
-            case "--config":
-                guard let value = inline ?? rest.popFirst() else { throw UsageError("option --config needs a file path") }
-                configPath = value
-            case "--set":
-                guard let value = inline ?? rest.popFirst(), let equals = value.firstIndex(of: "=") else {
-                    throw UsageError("option --set needs KEY=VALUE")
-                }
-                overrides.append((String(value[..<equals]), String(value[value.index(after: equals)...])))
+            switch splitOption(first).0 {
             case "--help":
                 print(usage)
                 return 0

@@ -114,6 +114,25 @@ final class CommandLineArgumentsTests: XCTestCase {
     }
 }
 
+final class GlobalOptionTests: XCTestCase {
+    func testSetWorksAfterCommand() throws {
+        let (status, output) = try TestEnvironment.capturingStandardOutput {
+            StatusIngestCommand.main(["config", "show", "--set", "ingest.topic=after-command"], environment: [:])
+        }
+
+        XCTAssertEqual(status, 0)
+        XCTAssertTrue(output.contains("ingest.topic=after-command    # --set"), output)
+    }
+
+    func testSetWithoutValueIsUsageError() throws {
+        let (status, _) = try TestEnvironment.capturingStandardOutput {
+            StatusIngestCommand.main(["config", "show", "--set"], environment: [:])
+        }
+
+        XCTAssertEqual(status, 2)
+    }
+}
+
 final class LoggerTests: XCTestCase {
     func testJSONLinesParseWithStableKeys() throws {
         let lines = LockedLines()

@@ -14,22 +14,6 @@ final class SecretRedactionTests: XCTestCase {
         super.tearDown()
     }
 
-    /// Runs `body` with file descriptor 1 sent to a file and returns what was written there.
-    private func capturingStandardOutput(_ body: () -> Int32) throws -> (status: Int32, output: String) {
-        let path = try TestEnvironment.temporaryDirectory() + "/stdout.txt"
-        FileManager.default.createFile(atPath: path, contents: nil)
-        let file = open(path, O_WRONLY)
-        let saved = dup(STDOUT_FILENO)
-        fflush(nil)
-        dup2(file, STDOUT_FILENO)
-        let status = body()
-        fflush(nil)
-        dup2(saved, STDOUT_FILENO)
-        close(saved)
-        close(file)
-        return (status, try String(contentsOfFile: path, encoding: .utf8))
-    }
-
     func testConfigShowPrintsNoSecret() throws {
         let path = try TestEnvironment.temporaryDirectory() + "/secrets.properties"
         try """
@@ -43,7 +27,7 @@ final class SecretRedactionTests: XCTestCase {
 
             """.write(toFile: path, atomically: true, encoding: .utf8)
 
-        let (status, output) = try capturingStandardOutput {
+        let (status, output) = try TestEnvironment.capturingStandardOutput {
             StatusIngestCommand.main(
                 ["--config", path, "--set", "kafka.sasl.oauthbearer.client.secret=argument-client-secret-93cd", "config", "show"],
                 environment: ["STATUS_INGEST_KAFKA_SASL_PASSWORD": "environment-sasl-password-77ab"])

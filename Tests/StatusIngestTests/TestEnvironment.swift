@@ -50,6 +50,22 @@ enum TestEnvironment {
     }
 
     /// A logger that keeps quiet unless `STATUS_INGEST_TEST_LOG` is set.
+    /// Runs `body` with file descriptor 1 sent to a file and returns what was written there.
+    static func capturingStandardOutput(_ body: () -> Int32) throws -> (status: Int32, output: String) {
+        let path = try temporaryDirectory() + "/stdout.txt"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let file = open(path, O_WRONLY)
+        let saved = dup(STDOUT_FILENO)
+        fflush(nil)
+        dup2(file, STDOUT_FILENO)
+        let status = body()
+        fflush(nil)
+        dup2(saved, STDOUT_FILENO)
+        close(saved)
+        close(file)
+        return (status, try String(contentsOfFile: path, encoding: .utf8))
+    }
+
     static var logger: Logger {
         ProcessInfo.processInfo.environment["STATUS_INGEST_TEST_LOG"] != nil ? Logger(level: .debug) : Logger(level: .error)
     }
