@@ -153,19 +153,23 @@ final class DeadLetterLedger {
         for source in sources { committedBySource[source.source] = source.committedOffset }
         try consumer.assign([partition: start])
         var found = 0
-        let deadline = ContinuousClock.now + .seconds(60)
+        // A first scan without commit metadata reads the whole partition, which may hold millions of
+        // dead letters, so only a stall fails the scan: no record of the partition for 60 s.
+        let stallLimit = Duration.seconds(60)
+        var lastProgress = ContinuousClock.now
         var next = start
         while next < end {
-            guard ContinuousClock.now < deadline else {
+            guard ContinuousClock.now - lastProgress < stallLimit else {
                 throw KafkaError(
                     code: KafkaErrorCode.timedOut, name: "_TIMED_OUT",
-                    reason: "reading dead-letter partition \(partition) from \(start) to \(end) took longer than 60 s",
+                    reason: "reading dead-letter partition \(partition) from \(start) to \(end) stalled at \(next): no record for 60 s",
                     isRetriable: true, isFatal: false)
             }
             guard let message = try consumer.poll(timeoutMilliseconds: 200) else { continue }
             // The consumer is reused across partitions, and records fetched for the previous
             // assignment can still arrive: they must not move this partition's position.
             guard message.topicPartition == partition else { continue }
+            lastProgress = .now
             next = message.offset + 1
             guard let topic = message.header(DeadLetterHeader.sourceTopic),
                   let sourcePartition = message.header(DeadLetterHeader.sourcePartition).flatMap({ Int32($0) }),

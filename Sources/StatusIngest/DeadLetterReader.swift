@@ -40,13 +40,19 @@ public enum DeadLetterReader {
         guard !remaining.isEmpty else { return }
         // Assigned, not subscribed: no group join to wait for, and no offsets committed.
         try consumer.assign(starts)
-        let deadline = ContinuousClock.now + .seconds(120)
+        // A large topic may take long to read, so only a stall ends the read: no record for a while.
+        let stallLimit = Duration.seconds(60)
+        var lastProgress = ContinuousClock.now
         while !remaining.isEmpty {
-            guard ContinuousClock.now < deadline else {
-                throw KafkaError(code: KafkaErrorCode.timedOut, name: "_TIMED_OUT",
-                                 reason: "reading \(topic) did not reach its end within 120 s", isRetriable: true, isFatal: false)
+            guard ContinuousClock.now - lastProgress < stallLimit else {
+                let partitions = remaining.keys.map { String($0.partition) }.sorted().joined(separator: ",")
+                throw KafkaError(
+                    code: KafkaErrorCode.timedOut, name: "_TIMED_OUT",
+                    reason: "reading \(topic) stalled: no record for 60 s with partitions \(partitions) not yet at their end",
+                    isRetriable: true, isFatal: false)
             }
             guard let message = try consumer.poll(timeoutMilliseconds: 200) else { continue }
+            lastProgress = .now
             try body(message)
             if let end = remaining[message.topicPartition], message.offset + 1 >= end {
                 remaining[message.topicPartition] = nil
