@@ -51,7 +51,7 @@ public enum DeadLetterCommands {
         let parsed = try CommandLineArguments(arguments, flags: ["json"], options: filterOptions)
         guard parsed.positionals.isEmpty else { throw UsageError("dlq list takes no positional arguments, found '\(parsed.positionals[0])'") }
         let query = try parseQuery(parsed)
-        let records = query.select(try DeadLetterQuery.readAll(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties))
+        let records = try query.read(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties)
 
         if parsed.flags.contains("json") {
             for record in records {
@@ -118,7 +118,11 @@ public enum DeadLetterCommands {
             matches = { $0.partition == partition && $0.offset == offset }
         }
 
-        let found = try DeadLetterQuery.readAll(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties).filter(matches)
+        var found: [DeadLetterRecord] = []
+        try DeadLetterReader.read(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties) { message in
+            let record = DeadLetterRecord(message: message)
+            if matches(record) { found.append(record) }
+        }
         guard !found.isEmpty else {
             output.line("not found: \(wanted) is not on \(configuration.deadLetterTopic); 'dlq list' shows what is")
             return 1
@@ -198,8 +202,7 @@ public enum DeadLetterCommands {
         let parsed = try CommandLineArguments(arguments, flags: ["json"], options: filterOptions)
         guard parsed.positionals.isEmpty else { throw UsageError("dlq stats takes no positional arguments, found '\(parsed.positionals[0])'") }
         let query = try parseQuery(parsed)
-        let records = query.select(try DeadLetterQuery.readAll(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties))
-        let statistics = DeadLetterStatistics(records)
+        let statistics = try query.statistics(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties)
         output.line(parsed.flags.contains("json") ? PrettyJSON.format(statistics.json) : statistics.text())
         return 0
     }
@@ -221,7 +224,7 @@ public enum DeadLetterCommands {
         let topic = parsed.options["topic"] ?? configuration.ingestTopic
         let dryRun = parsed.flags.contains("dry-run")
 
-        let records = query.select(try DeadLetterQuery.readAll(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties))
+        let records = try query.read(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties)
         let replay = DeadLetterReplay(topic: topic, maximumReplays: maximumReplays, kafkaProperties: configuration.kafkaProperties)
         let outcomes = try replay.run(records, dryRun: dryRun)
 

@@ -42,24 +42,53 @@ public struct DeadLetterQuery: Sendable {
 
     /// Returns the matching records in failure order, at most `limit` of them.
     public func select(_ records: [DeadLetterRecord]) -> [DeadLetterRecord] {
-        let sorted = records.filter(matches).sorted { left, right in
-            let leftTime = left.failedAt ?? .distantPast
-            let rightTime = right.failedAt ?? .distantPast
-            if leftTime != rightTime { return leftTime < rightTime }
-            return (left.partition, left.offset) < (right.partition, right.offset)
-        }
+        let sorted = records.filter(matches).sorted(by: Self.failedEarlier)
         guard let limit else { return sorted }
         return Array(sorted.prefix(limit))
     }
 
-    /// Reads every record of the dead-letter topic, by assignment: no group is joined and nothing is committed.
+    /// Reads the dead-letter topic by assignment (no group is joined and nothing is committed) and
+    /// returns the records `select` would return.
+    ///
+    /// Only matching records are kept while reading, and with a `limit` at most twice that many, so
+    /// memory follows the selection, not the size of the topic.
     ///
     /// - Throws: `KafkaError` when the topic cannot be read to its end.
-    public static func readAll(topic: String, kafkaProperties: [String: String]) throws -> [DeadLetterRecord] {
-        var records: [DeadLetterRecord] = []
+    public func read(topic: String, kafkaProperties: [String: String]) throws -> [DeadLetterRecord] {
+        var kept: [DeadLetterRecord] = []
         try DeadLetterReader.read(topic: topic, kafkaProperties: kafkaProperties) { message in
-            records.append(DeadLetterRecord(message: message))
+            let record = DeadLetterRecord(message: message)
+            guard matches(record) else { return }
+            kept.append(record)
+            if let limit, kept.count >= 2 * max(limit, 1_000) {
+                kept.sort(by: Self.failedEarlier)
+                kept.removeLast(kept.count - limit)
+            }
         }
-        return records
+        return select(kept)
+    }
+
+    /// Reads the dead-letter topic by assignment and counts the matching records, keeping none of them
+    /// when there is no `limit`.
+    ///
+    /// - Throws: `KafkaError` when the topic cannot be read to its end.
+    public func statistics(topic: String, kafkaProperties: [String: String]) throws -> DeadLetterStatistics {
+        guard limit == nil else {
+            return DeadLetterStatistics(try read(topic: topic, kafkaProperties: kafkaProperties))
+        }
+        var statistics = DeadLetterStatistics([])
+        try DeadLetterReader.read(topic: topic, kafkaProperties: kafkaProperties) { message in
+            let record = DeadLetterRecord(message: message)
+            if matches(record) { statistics.add(record) }
+        }
+        return statistics
+    }
+
+    /// Orders records by the time they failed, then by dead-letter partition and offset.
+    static func failedEarlier(_ left: DeadLetterRecord, _ right: DeadLetterRecord) -> Bool {
+        let leftTime = left.failedAt ?? .distantPast
+        let rightTime = right.failedAt ?? .distantPast
+        if leftTime != rightTime { return leftTime < rightTime }
+        return (left.partition, left.offset) < (right.partition, right.offset)
     }
 }

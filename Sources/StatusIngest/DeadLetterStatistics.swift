@@ -12,11 +12,16 @@ public struct DeadLetterStatistics: Sendable, Equatable {
 
     public init(_ records: [DeadLetterRecord]) {
         for record in records {
-            total += 1
-            byCode[record.code, default: 0] += 1
-            byExecution[record.executionID ?? "(none)", default: 0] += 1
-            byHour[record.failedAt.map(Self.hour) ?? "(unknown)", default: 0] += 1
+            add(record)
         }
+    }
+
+    /// Adds one record to the counts.
+    public mutating func add(_ record: DeadLetterRecord) {
+        total += 1
+        byCode[record.code, default: 0] += 1
+        byExecution[record.executionID ?? "(none)", default: 0] += 1
+        byHour[record.failedAt.map(Self.hour) ?? "(unknown)", default: 0] += 1
     }
 
     static func hour(_ date: Date) -> String {

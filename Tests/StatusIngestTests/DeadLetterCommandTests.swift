@@ -103,6 +103,36 @@ final class DeadLetterCommandTests: XCTestCase {
         }
     }
 
+    func testListLimitKeepsEarliestOfManyRecords() throws {
+        let harness = try WorkerHarness(partitions: 2)
+        let count = 2_500
+        let base = Date(timeIntervalSince1970: 1_800_000_000)
+        // Failure times in a shuffled order, so the earliest arrive after the reader trims what it keeps.
+        var records: [ProducerRecord] = []
+        for second in (0..<count).shuffled() {
+            records.append(ProducerRecord(
+                topic: harness.deadLetterTopic, key: nil, value: Array("not json".utf8),
+                headers: [
+                    KafkaHeader(key: DeadLetterHeader.valueFormat, value: Array("original".utf8)),
+                    KafkaHeader(key: DeadLetterHeader.errorCode, value: Array("validation_error".utf8)),
+                    KafkaHeader(key: DeadLetterHeader.failedAt, value: Array(RFC3339.format(base.addingTimeInterval(Double(second))).utf8)),
+                ]))
+        }
+        try harness.produce(records)
+
+        let (status, output) = try harness.dlq(["list", "--json", "--limit", "3"])
+
+        XCTAssertEqual(status, 0)
+        let times = try output.lines.map { line in
+            try XCTUnwrap(JSONParser.parse(Array(line.utf8))["failed_at"]?.stringValue.flatMap(RFC3339.parse))
+        }
+        XCTAssertEqual(times, (0..<3).map { base.addingTimeInterval(Double($0)) })
+
+        let (statsStatus, statsOutput) = try harness.dlq(["stats", "--json"])
+        XCTAssertEqual(statsStatus, 0)
+        XCTAssertEqual(try JSONParser.parse(Array(statsOutput.text.utf8))["dead_letters"], .integer(count), statsOutput.text)
+    }
+
     // MARK: - show and stats
 
     func testShowPrintsErrorBodyOriginalAndHeaders() throws {
