@@ -1,11 +1,11 @@
 import Foundation
 import StatusStore
 
-/// `status-ingest store migrate | import-executions FILE | stats`.
+/// `status-ingest store migrate | import-executions FILE | stats | prune-applied`.
 enum StoreCommands {
     static func run(_ arguments: [String], configuration: Configuration, logger: Logger) throws -> Int32 {
         guard let subcommand = arguments.first else {
-            throw UsageError("store needs a subcommand: migrate, import-executions FILE or stats")
+            throw UsageError("store needs a subcommand: migrate, import-executions FILE, stats or prune-applied")
         }
         let rest = Array(arguments.dropFirst())
         let store = try StoreFactory.open(url: try configuration.storeURL)
@@ -30,8 +30,10 @@ enum StoreCommands {
                 throw StoreCommandError(
                     "cannot read the store's figures: \(error.description). A new store has no tables until 'status-ingest store migrate' creates them.")
             }
+        case "prune-applied":
+            return try AppliedRecordPruning.run(rest, configuration: configuration, store: store, logger: logger)
         default:
-            throw UsageError("unknown store subcommand '\(subcommand)': expected migrate, import-executions FILE or stats")
+            throw UsageError("unknown store subcommand '\(subcommand)': expected migrate, import-executions FILE, stats or prune-applied")
         }
         return 0
     }

@@ -29,6 +29,16 @@ public protocol TaskStatusStore: AnyObject {
     /// Returns the figures a run is checked against.
     func stats() throws -> StoreStats
 
+    /// Counts the `applied_records` rows of one partition with an offset below `offset`.
+    func appliedRecordCount(topic: String, partition: Int32, before offset: Int64) throws -> Int
+
+    /// Deletes up to `limit` of the `applied_records` rows of one partition with an offset below
+    /// `offset`, lowest offsets first, in one transaction, and returns how many it deleted.
+    ///
+    /// A row makes a redelivered record count as a duplicate, so delete only rows that Kafka can no
+    /// longer deliver: offsets below the partition's log start offset.
+    func deleteAppliedRecords(topic: String, partition: Int32, before offset: Int64, limit: Int) throws -> Int
+
     /// Releases the connection. Further calls throw.
     func close()
 }

@@ -49,6 +49,16 @@ final class SwitchableStore: TaskStatusStore, @unchecked Sendable {
         return try wrapped.stats()
     }
 
+    func appliedRecordCount(topic: String, partition: Int32, before offset: Int64) throws -> Int {
+        try checkUp()
+        return try wrapped.appliedRecordCount(topic: topic, partition: partition, before: offset)
+    }
+
+    func deleteAppliedRecords(topic: String, partition: Int32, before offset: Int64, limit: Int) throws -> Int {
+        try checkUp()
+        return try wrapped.deleteAppliedRecords(topic: topic, partition: partition, before: offset, limit: limit)
+    }
+
     func close() {
         wrapped.close()
     }

@@ -572,6 +572,67 @@ class StoreContractTests: XCTestCase {
         XCTAssertEqual(stats.executions, 500)
     }
 
+    // MARK: - Pruning applied records
+
+    /// Applies one record at each of `offsets` of `partition`, with `topic` as its source.
+    private func applyRecords(
+        _ store: any TaskStatusStore, _ execution: FlowExecution, topic: String = StoreFixtures.topic,
+        partition: Int32, offsets: Range<Int64>
+    ) throws {
+        let records = offsets.map { offset in
+            fixtures.record(
+                executionID: execution.id, [("extract", "running")],
+                source: RecordSource(topic: topic, partition: partition, offset: offset, fingerprint: 1))
+        }
+        _ = try store.apply([ExecutionBatch(flowExecutionID: execution.id, records: records)])
+    }
+
+    func testPruneDeletesOnlyRowsBelowOffset() throws {
+        let execution = StoreFixtures.execution()
+        let store = try makeMigratedStore([execution])
+        try applyRecords(store, execution, partition: 0, offsets: 0..<10)
+        try applyRecords(store, execution, partition: 1, offsets: 0..<10)
+        try applyRecords(store, execution, topic: "other-topic", partition: 0, offsets: 0..<10)
+
+        XCTAssertEqual(try store.appliedRecordCount(topic: StoreFixtures.topic, partition: 0, before: 6), 6)
+        let deleted = try store.deleteAppliedRecords(topic: StoreFixtures.topic, partition: 0, before: 6, limit: 100)
+
+        XCTAssertEqual(deleted, 6)
+        XCTAssertEqual(try store.appliedRecordCount(topic: StoreFixtures.topic, partition: 0, before: 10), 4)
+        XCTAssertEqual(try store.appliedRecordCount(topic: StoreFixtures.topic, partition: 1, before: 10), 10)
+        XCTAssertEqual(try store.appliedRecordCount(topic: "other-topic", partition: 0, before: 10), 10)
+        XCTAssertEqual(try store.stats().historyRows, 30, "pruning leaves the history alone")
+    }
+
+    func testPruneRespectsLimitLowestFirst() throws {
+        let execution = StoreFixtures.execution()
+        let store = try makeMigratedStore([execution])
+        try applyRecords(store, execution, partition: 2, offsets: 0..<10)
+
+        XCTAssertEqual(try store.deleteAppliedRecords(topic: StoreFixtures.topic, partition: 2, before: 8, limit: 3), 3)
+        XCTAssertEqual(try store.appliedRecordCount(topic: StoreFixtures.topic, partition: 2, before: 3), 0)
+        XCTAssertEqual(try store.appliedRecordCount(topic: StoreFixtures.topic, partition: 2, before: 8), 5)
+
+        XCTAssertEqual(try store.deleteAppliedRecords(topic: StoreFixtures.topic, partition: 2, before: 8, limit: 3), 3)
+        XCTAssertEqual(try store.deleteAppliedRecords(topic: StoreFixtures.topic, partition: 2, before: 8, limit: 3), 2)
+        XCTAssertEqual(try store.deleteAppliedRecords(topic: StoreFixtures.topic, partition: 2, before: 8, limit: 3), 0)
+        XCTAssertEqual(try store.appliedRecordCount(topic: StoreFixtures.topic, partition: 2, before: 10), 2)
+    }
+
+    func testPrunedSourceAboveOffsetStaysDuplicate() throws {
+        let execution = StoreFixtures.execution()
+        let store = try makeMigratedStore([execution])
+        let retained = fixtures.record(
+            executionID: execution.id, [("extract", "running")],
+            source: RecordSource(topic: StoreFixtures.topic, partition: 0, offset: 5, fingerprint: 1))
+        try applyRecords(store, execution, partition: 0, offsets: 0..<5)
+        XCTAssertNotNil(try applyOne(store, retained).appliedRows)
+
+        _ = try store.deleteAppliedRecords(topic: StoreFixtures.topic, partition: 0, before: 5, limit: 100)
+
+        XCTAssertTrue(try applyOne(store, retained).isDuplicate)
+    }
+
     // MARK: - Stats
 
     func testStatsDigestMatchesKnownLines() throws {

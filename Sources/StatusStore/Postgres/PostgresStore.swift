@@ -163,6 +163,46 @@ public final class PostgresStore: TaskStatusStore {
         return stats
     }
 
+    // MARK: - Pruning
+
+    public func appliedRecordCount(topic: String, partition: Int32, before offset: Int64) throws -> Int {
+        let connection = try openConnection()
+        var count = 0
+        try inTransaction(connection) {
+            let result = try connection.query(
+                "SELECT count(*) FROM applied_records "
+                    + "WHERE source_topic = $1 AND source_partition = $2 AND source_offset < $3",
+                [topic, String(partition), String(offset)])
+            count = Int(result.text(0, 0) ?? "") ?? 0
+        }
+        return count
+    }
+
+    public func deleteAppliedRecords(topic: String, partition: Int32, before offset: Int64, limit: Int) throws -> Int {
+        let connection = try openConnection()
+        var deleted = 0
+        try inTransaction(connection) {
+            // The subquery walks the primary key from the lowest offset, so each call touches at most
+            // `limit` rows and holds their locks only briefly.
+            let result = try connection.query(
+                """
+                WITH doomed AS (
+                    SELECT source_offset FROM applied_records
+                    WHERE source_topic = $1 AND source_partition = $2 AND source_offset < $3
+                    ORDER BY source_offset LIMIT $4
+                ), deleted AS (
+                    DELETE FROM applied_records a USING doomed d
+                    WHERE a.source_topic = $1 AND a.source_partition = $2 AND a.source_offset = d.source_offset
+                    RETURNING 1
+                )
+                SELECT count(*) FROM deleted
+                """,
+                [topic, String(partition), String(offset), String(limit)])
+            deleted = Int(result.text(0, 0) ?? "") ?? 0
+        }
+        return deleted
+    }
+
     // MARK: - Helpers
 
     private func openConnection() throws -> PostgresConnection {

@@ -155,6 +155,51 @@ public final class SQLiteStore: TaskStatusStore {
         }
     }
 
+    // MARK: - Pruning
+
+    public func appliedRecordCount(topic: String, partition: Int32, before offset: Int64) throws -> Int {
+        let connection = try openConnection()
+        return try translatingFailures {
+            var count = 0
+            try connection.statement(
+                "SELECT count(*) FROM applied_records "
+                    + "WHERE source_topic = ? AND source_partition = ? AND source_offset < ?"
+            ).run([.text(topic), .integer(Int64(partition)), .integer(offset)]) { row in
+                count = Int(row.integer(0))
+            }
+            return count
+        }
+    }
+
+    public func deleteAppliedRecords(topic: String, partition: Int32, before offset: Int64, limit: Int) throws -> Int {
+        let connection = try openConnection()
+        return try translatingFailures {
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                // The subquery walks the primary key from the lowest offset, so each call holds the
+                // write lock for at most `limit` rows.
+                try connection.statement(
+                    "DELETE FROM applied_records WHERE source_topic = ? AND source_partition = ? AND source_offset IN ("
+                        + "SELECT source_offset FROM applied_records "
+                        + "WHERE source_topic = ? AND source_partition = ? AND source_offset < ? "
+                        + "ORDER BY source_offset LIMIT ?)"
+                ).run([
+                    .text(topic), .integer(Int64(partition)),
+                    .text(topic), .integer(Int64(partition)), .integer(offset), .integer(Int64(limit)),
+                ])
+                var deleted = 0
+                try connection.statement("SELECT changes()").run([]) { row in
+                    deleted = Int(row.integer(0))
+                }
+                try connection.execute("COMMIT")
+                return deleted
+            } catch {
+                connection.rollbackQuietly()
+                throw error
+            }
+        }
+    }
+
     // MARK: - Helpers
 
     private func openConnection() throws -> SQLiteConnection {
