@@ -20,11 +20,36 @@ final class DeadLetterPublisher {
 
     /// Sends every dead letter and waits until each is acknowledged, sending failed ones again with backoff.
     /// Returns false when a stop was requested before all were acknowledged.
-    func publish(_ deadLetters: [DeadLetter], stopSignal: StopSignal, retry: RetryPolicy) throws -> Bool {
+    ///
+    /// - Parameter publishedOffsets: reads the dead-letter topic and returns the source offsets already
+    ///   on it. A record reported as failed may still have been written, so it is looked for there
+    ///   before it is sent again.
+    func publish(
+        _ deadLetters: [DeadLetter], stopSignal: StopSignal, retry: RetryPolicy, publishedOffsets: () throws -> Set<Int64>
+    ) throws -> Bool {
         var remaining = deadLetters
         var attempt = 0
+        var needsCheck = false
         while !remaining.isEmpty {
             if stopSignal.isRequested { return false }
+            if needsCheck {
+                do {
+                    let published = try publishedOffsets()
+                    remaining.removeAll { published.contains($0.message.offset) }
+                    needsCheck = false
+                } catch {
+                    // Sending without knowing what is there could write a dead letter twice: wait instead.
+                    attempt += 1
+                    let wait = retry.backoff(attempt: attempt)
+                    logger.warning("reading the dead-letter topic failed, retrying", [
+                        "dlq_topic": .string(topic), "error": .string("\(error)"), "attempt": .int(attempt),
+                        "retry_in_ms": .int(IngestWorker.milliseconds(wait)),
+                    ])
+                    Thread.sleep(forTimeInterval: IngestWorker.seconds(wait))
+                    continue
+                }
+                if remaining.isEmpty { break }
+            }
             let results = DeliveryResults()
             for (index, deadLetter) in remaining.enumerated() {
                 var (record, _) = DeadLetterEnvelope.make(
@@ -52,6 +77,7 @@ final class DeadLetterPublisher {
             }
             remaining = failed
             guard !remaining.isEmpty else { break }
+            needsCheck = true
             attempt += 1
             let wait = retry.backoff(attempt: attempt)
             logger.warning("dead-letter publish failed, retrying", [

@@ -75,7 +75,10 @@ public struct FileBackfill {
             summary.alreadyDeadLettered += outcome.alreadyDeadLettered
 
             if let publisher {
-                guard try publisher.publish(outcome.deadLetters, stopSignal: stopSignal, retry: retry) else { break }
+                let published = { try self.publishedLines(deadLetterTopic: publisher.topic) }
+                guard try publisher.publish(outcome.deadLetters, stopSignal: stopSignal, retry: retry, publishedOffsets: published) else {
+                    break
+                }
                 for deadLetter in outcome.deadLetters {
                     summary.deadLettersByCode[deadLetter.error.code.rawValue, default: 0] += 1
                 }

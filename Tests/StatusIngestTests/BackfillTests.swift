@@ -182,6 +182,34 @@ final class BackfillTests: XCTestCase {
         XCTAssertEqual(deadLetters.first?.header("dlq.source.topic"), backfill.sourceName)
     }
 
+    func testFileBackfillRetriesRejectedDeadLetterWritesOnce() throws {
+        let harness = try WorkerHarness(partitions: 2)
+        let execution = Fixture.execution()
+        try harness.store.importExecutions([execution])
+        var lines: [String] = []
+        for _ in 0..<6 {
+            let unknown = UUID()
+            lines.append(Fixture.eventLine(key: unknown, value: Fixture.update(unknown, "extract", "queued")))
+            lines.append(Fixture.eventLine(key: execution.id, value: Fixture.update(execution.id, "load", "running")))
+        }
+        let path = try writeFile(lines)
+        let backfill = FileBackfill(
+            path: path, deadLetterTopic: harness.deadLetterTopic, kafkaProperties: harness.kafka, chunkSize: 4,
+            retry: RetryPolicy(initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(200), budget: .zero),
+            logger: TestEnvironment.logger)
+        // TOPIC_AUTHORIZATION_FAILED is not retriable: librdkafka reports it, and the backfill sends again.
+        harness.cluster.pushRequestErrors(.produce, errors: Array(repeating: 29, count: 3))
+
+        let summary = try backfill.run(store: harness.store, stopSignal: StopSignal())
+
+        XCTAssertEqual(summary.applied, 6)
+        XCTAssertEqual(summary.deadLettersByCode, ["not_found": 6])
+        XCTAssertEqual(summary.unprocessed, 0)
+        let offsets = try harness.deadLetters().compactMap { $0.header("dlq.source.offset") }
+        XCTAssertEqual(offsets.count, 6, "each rejected line once: \(offsets)")
+        XCTAssertEqual(Set(offsets), ["1", "3", "5", "7", "9", "11"])
+    }
+
     func testFileBackfillWithoutBrokerReportsRejectedLines() throws {
         let harness = try WorkerHarness(partitions: 1)
         let execution = Fixture.execution()
