@@ -37,7 +37,9 @@ final class RDKafkaClient {
         rebalanceHandler: ((RebalanceEvent) -> Void)? = nil
     ) throws {
         let configuration = try RDKafkaConfiguration.make(properties)
-        let context = RDKafkaCallbackContext(rebalanceHandler: rebalanceHandler)
+        let strategy = RDKafkaConfiguration.value(of: "partition.assignment.strategy", in: configuration) ?? ""
+        let context = RDKafkaCallbackContext(
+            rebalanceHandler: rebalanceHandler, isCooperativeByConfiguration: strategy.contains("cooperative-sticky"))
         rd_kafka_conf_set_opaque(configuration, Unmanaged.passUnretained(context).toOpaque())
 
         switch kind {
@@ -93,9 +95,13 @@ final class RDKafkaClient {
 /// The Swift state that the C callbacks of one handle use.
 final class RDKafkaCallbackContext {
     private let handler: LockedValue<((RebalanceEvent) -> Void)?>
+    /// Whether `partition.assignment.strategy` names the cooperative protocol, for a rebalance
+    /// callback that cannot ask librdkafka.
+    let isCooperativeByConfiguration: Bool
 
-    init(rebalanceHandler: ((RebalanceEvent) -> Void)?) {
+    init(rebalanceHandler: ((RebalanceEvent) -> Void)?, isCooperativeByConfiguration: Bool) {
         handler = LockedValue(rebalanceHandler)
+        self.isCooperativeByConfiguration = isCooperativeByConfiguration
     }
 
     /// The consumer's rebalance handler, or nil once it was detached.

@@ -13,7 +13,9 @@ enum RDKafkaRebalance {
                 return
             }
             let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
-            RDKafkaRebalance.rebalance(handle, code: code, partitions: partitions, handler: context.rebalanceHandler ?? { _ in })
+            RDKafkaRebalance.rebalance(
+                handle, code: code, partitions: partitions, isCooperativeByConfiguration: context.isCooperativeByConfiguration,
+                handler: context.rebalanceHandler ?? { _ in })
         }
     }
 
@@ -23,10 +25,14 @@ enum RDKafkaRebalance {
         _ handle: OpaquePointer,
         code: rd_kafka_resp_err_t,
         partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+        isCooperativeByConfiguration: Bool,
         handler: (RebalanceEvent) -> Void
     ) {
         let changed = partitions.map { RDKafkaTopicPartitionList.partitions(of: $0) } ?? []
-        let isCooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        // librdkafka 2.0.2 returns NULL here while the consumer leaves its group (in close, for
+        // example). The configured strategy gives the same answer, because a member uses one protocol.
+        let activeProtocol: UnsafePointer<CChar>? = rd_kafka_rebalance_protocol(handle)
+        let isCooperative = activeProtocol.map { String(cString: $0) == "COOPERATIVE" } ?? isCooperativeByConfiguration
 
         switch code {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
