@@ -103,14 +103,14 @@ final class DeadLetterLedger {
     /// their records are already there. Throws when the dead-letter topic cannot be read; the caller retries.
     func recover(kafkaProperties: [String: String], logger: Logger) throws {
         guard !pendingRecovery.isEmpty else { return }
-        var sourcesByPartition: [Int32: [(source: TopicPartition, committedOffset: Int64, start: Int64?)]] = [:]
+        var sourcesByPartition: [Int32: [TopicPartition: (committedOffset: Int64, start: Int64?)]] = [:]
         for (source, committed) in pendingRecovery {
             let committedOffset = committed.map { $0.offset >= 0 ? $0.offset : 0 } ?? 0
             var start: Int64?
             if let committed, let recorded = Self.parseMetadata(committed.metadata), recorded.partition == deadLetterPartition(for: source) {
                 start = recorded.offset
             }
-            sourcesByPartition[deadLetterPartition(for: source), default: []].append((source, committedOffset, start))
+            sourcesByPartition[deadLetterPartition(for: source), default: [:]][source] = (committedOffset, start)
         }
 
         var properties = KafkaRoles.consumerProperties(kafkaProperties)
@@ -120,57 +120,74 @@ final class DeadLetterLedger {
         let consumer = try KafkaConsumer(configuration: properties)
         defer { try? consumer.close() }
 
+        var scans: [TopicPartition: DeadLetterScan] = [:]
         for (deadLetterPartition, sources) in sourcesByPartition {
             let partition = TopicPartition(topic: topic, partition: deadLetterPartition)
             let marks = try consumer.watermarks(partition, timeoutMilliseconds: 10_000)
             // Without metadata for every source, the whole partition must be read.
-            let knownStarts = sources.compactMap(\.start)
-            var start = knownStarts.count == sources.count ? (knownStarts.min() ?? marks.low) : marks.low
-            start = max(start, marks.low)
-            var found = 0
-            if start < marks.high {
-                found = try scan(consumer, partition, from: start, to: marks.high, sources: sources)
-            }
-            safeStart[deadLetterPartition] = max(safeStart[deadLetterPartition] ?? 0, marks.high)
-            logger.log(found > 0 ? .info : .debug, "dead-letter topic checked for records of newly assigned partitions", [
-                "dlq_topic": .string(topic), "dlq_partition": .int(deadLetterPartition),
-                "from_offset": .int(start), "to_offset": .int(marks.high),
-                "partitions": .string(sources.map(\.source.description).sorted().joined(separator: ",")),
-                "already_dead_lettered": .int(found),
+            let knownStarts = sources.values.compactMap(\.start)
+            let start = knownStarts.count == sources.count ? (knownStarts.min() ?? marks.low) : marks.low
+            scans[partition] = DeadLetterScan(
+                start: max(start, marks.low), end: marks.high, sources: sources.mapValues(\.committedOffset))
+        }
+        let found = try scan(consumer, scans)
+
+        for (partition, scan) in scans {
+            safeStart[partition.partition] = max(safeStart[partition.partition] ?? 0, scan.end)
+            let count = found[partition] ?? 0
+            logger.log(count > 0 ? .info : .debug, "dead-letter topic checked for records of newly assigned partitions", [
+                "dlq_topic": .string(topic), "dlq_partition": .int(partition.partition),
+                "from_offset": .int(scan.start), "to_offset": .int(scan.end),
+                "partitions": .string(scan.sources.keys.map(\.description).sorted().joined(separator: ",")),
+                "already_dead_lettered": .int(count),
             ])
         }
         pendingRecovery = [:]
     }
 
-    private func scan(
-        _ consumer: KafkaConsumer,
-        _ partition: TopicPartition,
-        from start: Int64,
-        to end: Int64,
-        sources: [(source: TopicPartition, committedOffset: Int64, start: Int64?)]
-    ) throws -> Int {
-        var committedBySource: [TopicPartition: Int64] = [:]
-        for source in sources { committedBySource[source.source] = source.committedOffset }
-        try consumer.assign([partition: start])
-        var found = 0
-        // A first scan without commit metadata reads the whole partition, which may hold millions of
-        // dead letters, so only a stall fails the scan: no record of the partition for 60 s.
+    /// One dead-letter partition to read: from `start` to the end it had when recovery began, for the
+    /// dead letters of `sources` (each with its committed offset).
+    private struct DeadLetterScan {
+        var start: Int64
+        var end: Int64
+        var sources: [TopicPartition: Int64]
+    }
+
+    /// Reads every scan's range at once and returns, per dead-letter partition, how many dead letters
+    /// of the scan's sources it found.
+    ///
+    /// One assignment for all partitions lets librdkafka fetch them together. Read one after another,
+    /// each partition would first wait for the long-polling fetch of the one before, about
+    /// `fetch.wait.max.ms` each, and a worker taking over many partitions could stop polling its
+    /// own consumer for longer than `max.poll.interval.ms`.
+    private func scan(_ consumer: KafkaConsumer, _ scans: [TopicPartition: DeadLetterScan]) throws -> [TopicPartition: Int] {
+        var starts: [TopicPartition: Int64] = [:]
+        for (partition, scan) in scans where scan.start < scan.end {
+            starts[partition] = scan.start
+        }
+        var found: [TopicPartition: Int] = [:]
+        guard !starts.isEmpty else { return found }
+        try consumer.assign(starts)
+
+        // A first scan without commit metadata reads whole partitions, which may hold millions of dead
+        // letters, so only a stall fails the scan: no record for 60 s.
         let stallLimit = Duration.seconds(60)
         var lastProgress = ContinuousClock.now
-        var next = start
-        while next < end {
+        var remaining = Set(starts.keys)
+        while !remaining.isEmpty {
             guard ContinuousClock.now - lastProgress < stallLimit else {
+                let names = remaining.map(\.description).sorted().joined(separator: ",")
                 throw KafkaError(
                     code: KafkaErrorCode.timedOut, name: "_TIMED_OUT",
-                    reason: "reading dead-letter partition \(partition) from \(start) to \(end) stalled at \(next): no record for 60 s",
+                    reason: "reading dead-letter partitions \(names) stalled: no record for 60 s before their recorded end",
                     isRetriable: true, isFatal: false)
             }
             guard let message = try consumer.poll(timeoutMilliseconds: 200) else { continue }
-            // The consumer is reused across partitions, and records fetched for the previous
-            // assignment can still arrive: they must not move this partition's position.
-            guard message.topicPartition == partition else { continue }
+            guard let scan = scans[message.topicPartition], remaining.contains(message.topicPartition) else { continue }
             lastProgress = .now
-            next = message.offset + 1
+            if message.offset + 1 >= scan.end {
+                remaining.remove(message.topicPartition)
+            }
             guard let topic = message.header(DeadLetterHeader.sourceTopic),
                   let sourcePartition = message.header(DeadLetterHeader.sourcePartition).flatMap({ Int32($0) }),
                   let sourceOffset = message.header(DeadLetterHeader.sourceOffset).flatMap({ Int64($0) }) else { continue }
@@ -178,9 +195,9 @@ final class DeadLetterLedger {
             // Every dead letter of a recovered partition counts, also below the committed offset read
             // here: the consumer may start from an older commit than that read, and a record it
             // delivers again that is already on the dead-letter topic is done.
-            if committedBySource[source] != nil {
+            if scan.sources[source] != nil {
                 published[source, default: [:]][sourceOffset] = message.offset
-                found += 1
+                found[message.topicPartition, default: 0] += 1
             }
         }
         return found
