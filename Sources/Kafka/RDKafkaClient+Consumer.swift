@@ -139,6 +139,10 @@ extension RDKafkaClient {
         return list?.partitions ?? []
     }
 
+    var isAssignmentLost: Bool {
+        rd_kafka_assignment_lost(handle) != 0
+    }
+
     func position(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
         let list = RDKafkaTopicPartitionList(partitions)
         let code = rd_kafka_position(handle, list.pointer)

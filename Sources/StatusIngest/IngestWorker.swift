@@ -279,6 +279,7 @@ public final class IngestWorker {
         let applied = try applyWithRetry(pending, messagesBySource: messagesBySource)
         let appliedAt = ContinuousClock.now
         guard let applied else { return }
+        guard !assignmentLostDuring(messages) else { return }
         send(applied.deadLetters, in: &round)
         let deadLetterCount = deadLetters.count + applied.deadLetters.count
 
@@ -287,6 +288,23 @@ public final class IngestWorker {
             alreadyDeadLettered: alreadyDeadLettered, started: started, decodedAt: decoded, appliedAt: appliedAt))
         // The next chunk's store work overlaps this chunk's dead-letter acknowledgements.
         _ = try settleAwaitingChunks(keepingAtMost: 1)
+    }
+
+    /// Returns whether librdkafka gave up the assignment while the chunk was being applied, for example
+    /// because a store call outlasted `max.poll.interval.ms`, and then drops the chunk.
+    ///
+    /// Other members may already own its partitions and read these records again from the last
+    /// commit. Sending the chunk's dead letters now could put them on the topic twice, and committing
+    /// it could skip records whose dead letters were never sent. What the chunk applied stays, and
+    /// counts as duplicates when read again.
+    private func assignmentLostDuring(_ messages: [KafkaMessage]) -> Bool {
+        guard (try? consumer.isAssignmentLost()) == true else { return false }
+        metrics.update { $0.inFlightRecords = 0 }
+        logger.warning("assignment lost while the chunk was applied; its dead letters and offsets are left to the partitions' next owners", [
+            "records": .int(messages.count), "offsets": .string(OffsetRanges.describe(messages)),
+            "hint": .string("a store call outlasted kafka.max.poll.interval.ms or the group session expired"),
+        ])
+        return true
     }
 
     // MARK: - Finishing chunks

@@ -305,6 +305,7 @@ struct DeadLetterSummary {
     var sourceOffset: Int64?
     var valueFormat: String?
     var errorBody: String?
+    var failedAt: String?
     var value: [UInt8]?
 
     init(_ message: KafkaMessage) {
@@ -317,6 +318,7 @@ struct DeadLetterSummary {
         sourceOffset = header(DeadLetterHeader.sourceOffset).flatMap { Int64($0) }
         valueFormat = header(DeadLetterHeader.valueFormat)
         errorBody = header(DeadLetterHeader.errorBody)
+        failedAt = header(DeadLetterHeader.failedAt)
         value = message.value
     }
 }
@@ -332,20 +334,20 @@ struct RecordLedger {
     var deadLettersWithoutSource = 0
 
     init(ends: [Int32: Int64], applied: [Int32: [Int64]], deadLetters: [DeadLetterSummary], topic: String) throws {
-        // The error bodies of each source record's dead letters. Each send carries its own request_id.
-        var deadLettered: [Int32: [Int64: [String?]]] = [:]
+        // Each source record's dead letters, by failure time and value: a send stamps its own time, so
+        // identical copies come from one send written twice.
+        var deadLettered: [Int32: [Int64: [String]]] = [:]
         for deadLetter in deadLetters {
             guard deadLetter.sourceTopic == topic, let partition = deadLetter.sourcePartition, let offset = deadLetter.sourceOffset else {
                 deadLettersWithoutSource += 1
                 continue
             }
-            deadLettered[partition, default: [:]][offset, default: []].append(deadLetter.errorBody)
+            let send = (deadLetter.failedAt ?? "") + " " + (deadLetter.value.map { Data($0).base64EncodedString() } ?? "")
+            deadLettered[partition, default: [:]][offset, default: []].append(send)
         }
         for (partition, offsets) in deadLettered {
-            for (offset, bodies) in offsets where bodies.count > 1 {
-                // Identical copies come from one send written twice, and distinct ones from the worker sending again.
-                let sends = Set(bodies).count
-                deadLetteredTwice.append("\(partition):\(offset) (\(bodies.count) times, \(sends) sends)")
+            for (offset, sends) in offsets where sends.count > 1 {
+                deadLetteredTwice.append("\(partition):\(offset) (\(sends.count) times, \(Set(sends).count) sends)")
             }
         }
         for (partition, end) in ends.sorted(by: { $0.key < $1.key }) {

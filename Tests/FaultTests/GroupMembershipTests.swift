@@ -44,6 +44,38 @@ final class GroupMembershipTests: XCTestCase {
         try scenario.assertExpectedOutcome()
     }
 
+    func testStoreCallOutlastingPollIntervalRepeatsNoDeadLetter() throws {
+        let scenario = try FaultScenario(store: .postgres)
+        // As short as librdkafka allows: it must not be below kafka.session.timeout.ms (6 s here).
+        scenario.settings["kafka.max.poll.interval.ms"] = "6000"
+        let server = try XCTUnwrap(scenario.postgres)
+        try scenario.loadSample()
+
+        let first = try scenario.startWorker(untilDrained: false)
+        try first.waitForLog(WorkerLogEvent.batchApplied, count: 2, timeout: .seconds(120))
+        // Without a lock_timeout the first worker's next store call waits for the lock, and librdkafka
+        // takes its partitions away once it has not polled for max.poll.interval.ms.
+        let lock = try server.lockTable("task_status_history", url: scenario.storeURL)
+        try first.waitForLog(WorkerLogEvent.maximumPollIntervalExceeded, timeout: .seconds(60))
+
+        // The second worker takes every partition and reads the first worker's chunk again; its own
+        // store call waits for the same lock.
+        let second = try scenario.startWorker(untilDrained: false)
+        try second.waitForLog(WorkerLogEvent.partitionsAssigned, timeout: .seconds(60))
+        Thread.sleep(forTimeInterval: 2)
+        lock.release()
+
+        try first.waitForLog(WorkerLogEvent.assignmentLostDuringApply, timeout: .seconds(60))
+        try scenario.waitUntilGroupCaughtUp(timeout: .seconds(180))
+        for worker in [first, second] {
+            worker.send(SIGTERM)
+        }
+        for worker in [first, second] {
+            XCTAssertEqual(try worker.waitForExit(timeout: .seconds(60)), .exited(0), worker.logTail())
+        }
+        try scenario.assertExpectedOutcome()
+    }
+
     func testRebalanceWhilePausedForRetry() throws {
         let scenario = try FaultScenario(store: .postgres)
         let server = try XCTUnwrap(scenario.postgres)

@@ -8,6 +8,7 @@ enum WorkerLogEvent {
     static let storeRetry = "store failed, retrying"
     static let deadLetterPublishRetry = "dead-letter publish failed, retrying"
     static let stopRequested = "stop requested"
+    static let assignmentLostDuringApply = "assignment lost while the chunk was applied"
     /// librdkafka's warning when the application stopped calling poll for longer than `max.poll.interval.ms`.
     static let maximumPollIntervalExceeded = "maximum poll interval"
 }
