@@ -23,6 +23,8 @@ enum BrokerCommands {
             # Mock cluster running; it keeps records in memory only (about 5 MB per partition).
             # Point the other commands at it, then stop it with Ctrl-C:
             #   export STATUS_INGEST_KAFKA_BOOTSTRAP_SERVERS=\(cluster.bootstrapServers)
+            # A short group session lets a run join seconds after the previous one left; set it for every run:
+            #   export STATUS_INGEST_KAFKA_SESSION_TIMEOUT_MS=6000
 
             """.utf8))
         while !stopSignal.isRequested {
@@ -37,6 +39,13 @@ enum BrokerCommands {
         guard parsed.positionals.count == 1 else {
             throw UsageError("produce needs exactly one NDJSON file, e.g. status-ingest produce events.ndjson")
         }
+        let path = parsed.positionals[0]
+        let topic = parsed.options["topic"] ?? configuration.ingestTopic
+        var records = try EventFile.load(path: path)
+        if parsed.options["limit"] != nil {
+            records = Array(records.prefix(try parsed.integer("limit", default: records.count, range: 1...Int.max)))
+        }
+        let rate = parsed.options["rate"] == nil ? nil : try parsed.integer("rate", default: 1, range: 1...10_000_000)
         guard !configuration.usesEmbeddedBroker else {
             throw UsageError("""
                 produce needs a broker that outlives it, but kafka.bootstrap.servers=embedded runs one inside a \
@@ -44,17 +53,13 @@ enum BrokerCommands {
                 to the address it prints.
                 """)
         }
-        let path = parsed.positionals[0]
-        let topic = parsed.options["topic"] ?? configuration.ingestTopic
-        var records = try EventFile.load(path: path)
-        if parsed.options["limit"] != nil {
-            records = Array(records.prefix(try parsed.integer("limit", default: records.count, range: 0...Int.max)))
-        }
-        let rate = parsed.options["rate"] == nil ? nil : try parsed.integer("rate", default: 1, range: 1...10_000_000)
         let producer = try KafkaProducer(configuration: KafkaRoles.producerProperties(configuration.kafkaProperties))
         // Fails within seconds when no broker responds, instead of retrying each record for minutes.
         guard try producer.partitionCount(topic: topic, timeoutMilliseconds: 10_000) != nil else {
-            throw UsageError("topic \(topic) does not exist on \(configuration.string("kafka.bootstrap.servers")): create it, or pass --topic")
+            throw UsageError("""
+                topic \(topic) does not exist on \(configuration.string("kafka.bootstrap.servers")): create it on the broker, \
+                or pass --topic with one that exists (dev-broker creates ingest.topic and its dead-letter topic)
+                """)
         }
         defer { producer.close() }
 
