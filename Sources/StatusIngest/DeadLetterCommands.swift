@@ -29,12 +29,6 @@ public enum DeadLetterCommands {
         guard let subcommand = arguments.first else {
             throw UsageError("dlq needs a subcommand: list, show, stats or replay\n\(usage)")
         }
-        guard !configuration.usesEmbeddedBroker else {
-            throw UsageError("""
-                dlq reads the dead-letter topic of a running broker, but kafka.bootstrap.servers=embedded starts \
-                an empty one; set STATUS_INGEST_KAFKA_BOOTSTRAP_SERVERS to the broker's address
-                """)
-        }
         let rest = Array(arguments.dropFirst())
         switch subcommand {
         case "list": return try list(rest, configuration: configuration, output: output)
@@ -45,12 +39,24 @@ public enum DeadLetterCommands {
         }
     }
 
+    /// Fails when the configuration names no broker: checked after the arguments, so that a mistake
+    /// in them is reported first.
+    private static func requireBroker(_ configuration: Configuration) throws {
+        guard !configuration.usesEmbeddedBroker else {
+            throw UsageError("""
+                dlq reads the dead-letter topic of a running broker, but kafka.bootstrap.servers=embedded starts \
+                an empty one; set STATUS_INGEST_KAFKA_BOOTSTRAP_SERVERS to the broker's address
+                """)
+        }
+    }
+
     // MARK: - list
 
     private static func list(_ arguments: [String], configuration: Configuration, output: CommandOutput) throws -> Int32 {
         let parsed = try CommandLineArguments(arguments, flags: ["json"], options: filterOptions)
         guard parsed.positionals.isEmpty else { throw UsageError("dlq list takes no positional arguments, found '\(parsed.positionals[0])'") }
         let query = try parseQuery(parsed)
+        try requireBroker(configuration)
         let records = try query.read(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties)
 
         if parsed.flags.contains("json") {
@@ -118,6 +124,7 @@ public enum DeadLetterCommands {
             matches = { $0.partition == partition && $0.offset == offset }
         }
 
+        try requireBroker(configuration)
         var found: [DeadLetterRecord] = []
         try DeadLetterReader.read(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties) { message in
             let record = DeadLetterRecord(message: message)
@@ -202,6 +209,7 @@ public enum DeadLetterCommands {
         let parsed = try CommandLineArguments(arguments, flags: ["json"], options: filterOptions)
         guard parsed.positionals.isEmpty else { throw UsageError("dlq stats takes no positional arguments, found '\(parsed.positionals[0])'") }
         let query = try parseQuery(parsed)
+        try requireBroker(configuration)
         let statistics = try query.statistics(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties)
         output.line(parsed.flags.contains("json") ? PrettyJSON.format(statistics.json) : statistics.text())
         return 0
@@ -223,6 +231,7 @@ public enum DeadLetterCommands {
         let maximumReplays = try parsed.integer("max-replays", default: 3, range: 0...1_000)
         let topic = parsed.options["topic"] ?? configuration.ingestTopic
         let dryRun = parsed.flags.contains("dry-run")
+        try requireBroker(configuration)
 
         let records = try query.read(topic: configuration.deadLetterTopic, kafkaProperties: configuration.kafkaProperties)
         let replay = DeadLetterReplay(topic: topic, maximumReplays: maximumReplays, kafkaProperties: configuration.kafkaProperties)
@@ -265,7 +274,8 @@ public enum DeadLetterCommands {
             Set((parsed.options[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
         query.codes = list("code")
-        let knownCodes = Set(ErrorCode.allCases.map(\.rawValue))
+        // `unknown` is what `dlq stats` shows for a record whose error code could not be read.
+        let knownCodes = Set(ErrorCode.allCases.map(\.rawValue)).union([DeadLetterRecord.unknownCode])
         if let unknown = query.codes.subtracting(knownCodes).sorted().first {
             throw UsageError("--code \(unknown) is not an error code: expected \(knownCodes.sorted().joined(separator: ", "))")
         }

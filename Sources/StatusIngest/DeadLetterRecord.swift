@@ -6,6 +6,9 @@ import StatusCore
 /// the full envelope, the envelope without the parsed original, or the original bytes with the error
 /// body in the `dlq.error.body` header.
 public struct DeadLetterRecord: Sendable {
+    /// The code of a record that names no error code in its value or headers.
+    public static let unknownCode = "unknown"
+
     /// The record's place on the dead-letter topic.
     public var partition: Int32
     public var offset: Int64
@@ -130,7 +133,7 @@ public struct DeadLetterRecord: Sendable {
     /// Fills what the value did not give from the `dlq.*` headers, which every layout carries.
     private mutating func fillFromHeaders(_ record: KafkaMessage) {
         let error = errorBody?["error"]
-        code = error?["code"]?.stringValue ?? record.header(DeadLetterHeader.errorCode) ?? "unknown"
+        code = error?["code"]?.stringValue ?? record.header(DeadLetterHeader.errorCode) ?? Self.unknownCode
         message = error?["message"]?.stringValue ?? ""
         requestID = errorBody?["request_id"]?.stringValue ?? record.header(DeadLetterHeader.requestID)
         statusCode = statusCode ?? record.header(DeadLetterHeader.statusCode).flatMap { Int($0) }

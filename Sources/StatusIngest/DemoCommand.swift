@@ -1,4 +1,5 @@
 import Foundation
+import StatusStore
 
 /// `status-ingest demo`: the quick start. Runs a sample end to end and compares it with its expected outcome.
 enum DemoCommand {
@@ -8,6 +9,7 @@ enum DemoCommand {
         let storeURL: String
         if let given = parsed.options["store"] {
             storeURL = given
+            try requireEmptyStore(given)
         } else {
             // A fresh file each time: the sample's records would otherwise be skipped as already applied.
             let path = "var/demo/status-ingest.sqlite"
@@ -34,6 +36,21 @@ enum DemoCommand {
             print("  \(line)")
         }
         return 1
+    }
+
+    /// Fails unless the store has no history rows. The embedded broker is new on every run and its
+    /// records carry new timestamps, so the store would take a second demo's records as new ones.
+    private static func requireEmptyStore(_ url: String) throws {
+        let store = try StoreFactory.open(url: url)
+        defer { store.close() }
+        try store.migrate()
+        let rows = try store.stats().historyRows
+        guard rows == 0 else {
+            throw UsageError("""
+                --store \(Configuration.redactingURLPassword(url)) already holds \(rows) history rows, but demo needs an \
+                empty store: its embedded broker delivers the sample as new records every time. Remove the store or pass another --store.
+                """)
+        }
     }
 
     static func summary(_ outcome: SampleRun.Outcome, sample: String) -> String {

@@ -86,7 +86,7 @@ public enum StatusIngestCommand {
     }
 
     /// Removes `--config FILE` and `--set KEY=VALUE` from anywhere before a `--`, so that they work
-    /// after the command too (`status-ingest run --set kafka.session.timeout.ms=6000`).
+    /// after the command too (`status-ingest config show --set ingest.topic=orders`).
     static func extractGlobalOptions(
         _ arguments: [String], configPath: inout String?, overrides: inout [(String, String)]
     ) throws -> [String] {
@@ -145,7 +145,7 @@ public enum StatusIngestCommand {
             print(usage)
             return 2
         }
-        if command == "help" {
+        if command == "help" || command == "-h" {
             print(usage)
             return 0
         }
@@ -184,9 +184,20 @@ public enum StatusIngestCommand {
     }
 
     private static func configCommand(_ arguments: [String], configuration: Configuration) throws -> Int32 {
-        guard arguments == ["show"] else { throw UsageError("expected 'config show'") }
+        guard arguments == ["show"] else {
+            throw UsageError("config takes one subcommand, 'config show', without options; got 'config \(arguments.joined(separator: " "))'")
+        }
+        // Settings whose empty or zero value means "derived from another setting" show what is used.
+        var inEffect: [String: String] = [:]
+        if configuration.string("ingest.dlq.topic").isEmpty {
+            inEffect["ingest.dlq.topic"] = configuration.deadLetterTopic
+        }
+        if configuration.string("store.connections") == "0", let url = try? configuration.storeURL {
+            inEffect["store.connections"] = String(StoreConnections.defaultCount(for: url))
+        }
         for entry in configuration.describe() {
-            print("\(entry.key)=\(entry.value)    # \(entry.origin)")
+            let note = inEffect[entry.key].map { ", in effect: \($0)" } ?? ""
+            print("\(entry.key)=\(entry.value)    # \(entry.origin)\(note)")
         }
         return 0
     }

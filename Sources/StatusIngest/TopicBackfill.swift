@@ -99,6 +99,13 @@ public struct TopicBackfill {
                 let offset = found[partition] ?? KafkaOffset.end
                 starts[partition] = offset < 0 ? marks.high : offset
             }
+            let recordsOnTopic = watermarks.values.contains { $0.high > $0.low }
+            if recordsOnTopic, watermarks.allSatisfy({ starts[$0.key] == $0.value.high }) {
+                logger.warning("no record at or after the time: every partition starts at its end, so nothing is read", [
+                    "topic": .string(topic), "from_time": .string(RFC3339Text.format(date)),
+                    "hint": .string("a broker answers so for a time after its last record; librdkafka's mock cluster (dev-broker) answers so for every time"),
+                ])
+            }
         case .offsets(let listed):
             for (partition, bounds) in listed {
                 let topicPartition = TopicPartition(topic: topic, partition: partition)

@@ -9,18 +9,18 @@ import StatusCore
 public enum ExecutionFile {
     /// Reads and parses the whole file.
     ///
-    /// - Throws: `StoreError.configuration` when the file cannot be read, or naming the first invalid
-    ///   line as `PATH:LINE: problem`.
+    /// - Throws: `ExecutionFileError` when the file cannot be read, or naming the first invalid line
+    ///   as `PATH:LINE: problem`.
     public static func load(path: String) throws -> [FlowExecution] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw StoreError.configuration("cannot read the execution file \"\(path)\": it is missing or unreadable")
+            throw ExecutionFileError("cannot read the execution file \"\(path)\": it is missing or unreadable")
         }
         return try parse(Array(data), source: path)
     }
 
     /// Parses NDJSON text already in memory; `source` names it in error messages.
     ///
-    /// - Throws: `StoreError.configuration` naming the first invalid line as `SOURCE:LINE: problem`.
+    /// - Throws: `ExecutionFileError` naming the first invalid line as `SOURCE:LINE: problem`.
     public static func parse(_ bytes: [UInt8], source: String) throws -> [FlowExecution] {
         var executions: [FlowExecution] = []
         var lineNumber = 0
@@ -38,7 +38,7 @@ public enum ExecutionFile {
                 do {
                     executions.append(try parseLine(line))
                 } catch let problem as LineProblem {
-                    throw StoreError.configuration("\(source):\(lineNumber): \(problem.message)")
+                    throw ExecutionFileError("\(source):\(lineNumber): \(problem.message)")
                 }
             }
             lineStart = next
@@ -110,5 +110,15 @@ public enum ExecutionFile {
 
     private static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
+    }
+}
+
+/// An execution file that cannot be read or parsed; the message names the file, and the line when
+/// one is at fault.
+public struct ExecutionFileError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
     }
 }

@@ -124,6 +124,39 @@ final class GlobalOptionTests: XCTestCase {
         XCTAssertTrue(output.contains("ingest.topic=after-command    # --set"), output)
     }
 
+    func testConfigShowNamesDerivedValues() throws {
+        let (status, output) = try TestEnvironment.capturingStandardOutput {
+            StatusIngestCommand.main(["config", "show", "--set", "ingest.topic=orders"], environment: [:])
+        }
+
+        XCTAssertEqual(status, 0)
+        let lines = output.split(separator: "\n")
+        let topicLine = lines.first { $0.hasPrefix("ingest.dlq.topic=") }
+        let connectionsLine = lines.first { $0.hasPrefix("store.connections=") }
+        XCTAssertTrue(topicLine?.hasSuffix(", in effect: orders.dlq") ?? false, output)
+        XCTAssertTrue(connectionsLine?.hasSuffix(", in effect: 1") ?? false, output)
+    }
+
+    func testDemoRejectsStoreWithHistory() throws {
+        let url = "sqlite:" + (try TestEnvironment.temporaryDirectory()) + "/demo.sqlite"
+        let (first, _) = try TestEnvironment.capturingStandardOutput {
+            StatusIngestCommand.main(["demo", "--store", url, "--set", "log.level=error"], environment: [:])
+        }
+        let (second, output) = try TestEnvironment.capturingStandardOutput {
+            StatusIngestCommand.main(["demo", "--store", url, "--set", "log.level=error"], environment: [:])
+        }
+
+        XCTAssertEqual(first, 0)
+        XCTAssertEqual(second, 2, "a second demo into the same store is a usage error")
+        XCTAssertFalse(output.contains("Result:"), output)
+    }
+
+    func testDeadLetterSubcommandIsCheckedBeforeBroker() {
+        XCTAssertThrowsError(try DeadLetterCommands.run(["frob"], configuration: Configuration(values: [:]), logger: TestEnvironment.logger)) { error in
+            XCTAssertTrue("\(error)".contains("unknown dlq subcommand 'frob'"), "\(error)")
+        }
+    }
+
     func testSetWithoutValueIsUsageError() throws {
         let (status, _) = try TestEnvironment.capturingStandardOutput {
             StatusIngestCommand.main(["config", "show", "--set"], environment: [:])

@@ -51,12 +51,12 @@ final class ExecutionFileTests: XCTestCase {
         }
     }
 
-    func testMissingFileIsConfigurationError() {
+    func testMissingFileIsFileError() {
         XCTAssertThrowsError(try ExecutionFile.load(path: "/nonexistent/executions.ndjson")) { error in
-            guard case StoreError.configuration(let message) = error else {
-                return XCTFail("expected a configuration error, got \(error)")
+            guard let fileError = error as? ExecutionFileError else {
+                return XCTFail("expected an execution file error, got \(error)")
             }
-            XCTAssertTrue(message.contains("/nonexistent/executions.ndjson"), message)
+            XCTAssertTrue(fileError.description.contains("/nonexistent/executions.ndjson"), fileError.description)
         }
     }
 
