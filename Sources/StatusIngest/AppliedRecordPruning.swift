@@ -8,13 +8,26 @@ import StatusStore
 ///
 /// The store keeps one `applied_records` row per applied record, so that a redelivered record counts
 /// as a duplicate. Kafka can deliver a record again only while the record is in its partition, so a
-/// row below the partition's log start offset (the low watermark, which retention moves up) can never
-/// be needed again. Without pruning the table grows with the topic's whole history.
+/// row below the partition's log start offset (the low watermark, which retention moves up) is needed
+/// only while a worker still has that record in memory: one that lags behind retention may be applying it,
+/// and its retry after a lost commit must still find the row. So pruning stops at the worker group's
+/// committed offset too, and leaves alone partitions the group has never committed.
+/// Without pruning the table grows with the topic's whole history.
 public enum AppliedRecordPruning {
-    /// The rows pruned, or counted by a dry run, in one partition.
-    struct PartitionResult: Equatable {
+    /// The limit of pruning in one partition: the lower of its log start offset and the worker
+    /// group's committed offset.
+    struct PartitionBound: Equatable {
         var partition: Int32
         var logStartOffset: Int64
+        /// The group's next offset to read, nil when it has committed none.
+        var committedOffset: Int64?
+
+        var pruneBelow: Int64 { min(logStartOffset, committedOffset ?? 0) }
+    }
+
+    /// The rows pruned, or counted by a dry run, in one partition.
+    struct PartitionResult: Equatable {
+        var bound: PartitionBound
         var rows: Int
     }
 
@@ -50,20 +63,20 @@ public enum AppliedRecordPruning {
 
         var results: [(topic: String, partitions: [PartitionResult])] = []
         for topic in topics {
-            let starts = try logStartOffsets(topic: topic, kafkaProperties: configuration.kafkaProperties)
-            let partitions = try prune(
-                store: store, topic: topic, logStartOffsets: starts, batchSize: batchSize, dryRun: dryRun, logger: logger)
+            let bounds = try pruneBounds(topic: topic, kafkaProperties: configuration.kafkaProperties)
+            let partitions = try prune(store: store, topic: topic, bounds: bounds, batchSize: batchSize, dryRun: dryRun, logger: logger)
             results.append((topic, partitions))
         }
         output.line(json(results, dryRun: dryRun))
         return 0
     }
 
-    /// Reads the log start offset of every partition of `topic`.
+    /// Reads the log start offset of every partition of `topic`, and the committed offset of the
+    /// group named by `group.id` in `kafkaProperties`.
     ///
     /// - Throws: `StoreCommandError` when the brokers do not know the topic, and `KafkaError` when they
     ///   cannot be reached.
-    static func logStartOffsets(topic: String, kafkaProperties: [String: String]) throws -> [Int32: Int64] {
+    static func pruneBounds(topic: String, kafkaProperties: [String: String]) throws -> [PartitionBound] {
         let admin = try KafkaAdmin(configuration: KafkaRoles.producerProperties(kafkaProperties))
         guard let partitionCount = try admin.partitionCount(topic: topic, timeoutMilliseconds: 10_000) else {
             throw StoreCommandError("""
@@ -72,46 +85,48 @@ public enum AppliedRecordPruning {
                 """)
         }
 
-        var properties = KafkaRoles.consumerProperties(kafkaProperties)
-        // Watermarks need no group: a fresh id keeps this tool out of the worker's group.
-        properties["group.id"] = "status-ingest-prune-\(UUID().uuidString.lowercased())"
-        let consumer = try KafkaConsumer(configuration: properties)
+        // The worker group's id reads its committed offsets. The consumer never subscribes, so it
+        // does not join the group.
+        let consumer = try KafkaConsumer(configuration: KafkaRoles.consumerProperties(kafkaProperties))
         defer { try? consumer.close() }
 
-        var starts: [Int32: Int64] = [:]
-        for partition in 0..<Int32(partitionCount) {
-            starts[partition] = try consumer.watermarks(
-                TopicPartition(topic: topic, partition: partition), timeoutMilliseconds: 10_000).low
+        let partitions = (0..<Int32(partitionCount)).map { TopicPartition(topic: topic, partition: $0) }
+        let committed = try consumer.committed(partitions, timeoutMilliseconds: 10_000)
+        return try partitions.map { partition in
+            let offset = committed[partition] ?? KafkaOffset.invalid
+            return PartitionBound(
+                partition: partition.partition,
+                logStartOffset: try consumer.watermarks(partition, timeoutMilliseconds: 10_000).low,
+                committedOffset: offset >= 0 ? offset : nil)
         }
-        return starts
     }
 
-    /// Deletes, in batches of `batchSize`, the rows of `topic` below each partition's log start offset,
-    /// or only counts them when `dryRun` is set.
+    /// Deletes, in batches of `batchSize`, the rows of `topic` below each partition's bound, or only
+    /// counts them when `dryRun` is set.
     static func prune(
-        store: any TaskStatusStore, topic: String, logStartOffsets: [Int32: Int64], batchSize: Int, dryRun: Bool,
-        logger: Logger
+        store: any TaskStatusStore, topic: String, bounds: [PartitionBound], batchSize: Int, dryRun: Bool, logger: Logger
     ) throws -> [PartitionResult] {
         var results: [PartitionResult] = []
-        for (partition, start) in logStartOffsets.sorted(by: { $0.key < $1.key }) {
+        for bound in bounds.sorted(by: { $0.partition < $1.partition }) {
+            let below = bound.pruneBelow
             var rows = 0
             if dryRun {
-                rows = try store.appliedRecordCount(topic: topic, partition: partition, before: start)
-            } else if start > 0 {
+                rows = try store.appliedRecordCount(topic: topic, partition: bound.partition, before: below)
+            } else if below > 0 {
                 while true {
                     let deleted = try store.deleteAppliedRecords(
-                        topic: topic, partition: partition, before: start, limit: batchSize)
+                        topic: topic, partition: bound.partition, before: below, limit: batchSize)
                     rows += deleted
                     if deleted < batchSize { break }
                 }
             }
             if rows > 0 {
                 logger.info(dryRun ? "applied records to prune" : "applied records pruned", [
-                    "topic": .string(topic), "partition": .int(Int(partition)),
-                    "log_start_offset": .int(Int(start)), "rows": .int(rows),
+                    "topic": .string(topic), "partition": .int(Int(bound.partition)),
+                    "below_offset": .int(Int(below)), "rows": .int(rows),
                 ])
             }
-            results.append(PartitionResult(partition: partition, logStartOffset: start, rows: rows))
+            results.append(PartitionResult(bound: bound, rows: rows))
         }
         return results
     }
@@ -125,8 +140,10 @@ public enum AppliedRecordPruning {
             total += rows
             let partitions = result.partitions.map { partition -> JSONValue in
                 .object([
-                    JSONMember("partition", .number(String(partition.partition))),
-                    JSONMember("log_start_offset", .number(String(partition.logStartOffset))),
+                    JSONMember("partition", .number(String(partition.bound.partition))),
+                    JSONMember("log_start_offset", .number(String(partition.bound.logStartOffset))),
+                    JSONMember("committed_offset", partition.bound.committedOffset.map { .number(String($0)) } ?? .null),
+                    JSONMember("prune_below", .number(String(partition.bound.pruneBelow))),
                     JSONMember("rows", .number(String(partition.rows))),
                 ])
             }

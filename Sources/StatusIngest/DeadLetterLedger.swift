@@ -171,6 +171,9 @@ final class DeadLetterLedger {
 
         // A first scan without commit metadata reads whole partitions, which may hold millions of dead
         // letters, so only a stall fails the scan: no record for 60 s.
+        // NOTE: the worker's own consumer is not polled meanwhile. A scan longer than
+        // max.poll.interval.ms (tens of millions of dead letters at once) costs the assignment, and
+        // the next assignment starts the same scan again.
         let stallLimit = Duration.seconds(60)
         var lastProgress = ContinuousClock.now
         var remaining = Set(starts.keys)

@@ -56,11 +56,13 @@ public struct DeadLetterQuery: Sendable {
     /// - Throws: `KafkaError` when the topic cannot be read to its end.
     public func read(topic: String, kafkaProperties: [String: String]) throws -> [DeadLetterRecord] {
         var kept: [DeadLetterRecord] = []
+        // Trimming at twice the limit keeps the sorting cost per record constant.
+        let trimAt = limit.map { max($0, 1_000).multipliedReportingOverflow(by: 2) }.map { $0.overflow ? Int.max : $0.partialValue }
         try DeadLetterReader.read(topic: topic, kafkaProperties: kafkaProperties) { message in
             let record = DeadLetterRecord(message: message)
             guard matches(record) else { return }
             kept.append(record)
-            if let limit, kept.count >= 2 * max(limit, 1_000) {
+            if let limit, let trimAt, kept.count >= trimAt {
                 kept.sort(by: Self.failedEarlier)
                 kept.removeLast(kept.count - limit)
             }

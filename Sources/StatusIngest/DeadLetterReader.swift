@@ -52,10 +52,14 @@ public enum DeadLetterReader {
                     isRetriable: true, isFatal: false)
             }
             guard let message = try consumer.poll(timeoutMilliseconds: 200) else { continue }
-            lastProgress = .now
             try body(message)
-            if let end = remaining[message.topicPartition], message.offset + 1 >= end {
-                remaining[message.topicPartition] = nil
+            // Records of partitions already at their end do not count as progress: a topic that keeps
+            // growing would otherwise hide a partition that never reaches its end.
+            if let end = remaining[message.topicPartition] {
+                lastProgress = .now
+                if message.offset + 1 >= end {
+                    remaining[message.topicPartition] = nil
+                }
             }
         }
     }

@@ -279,7 +279,12 @@ public final class IngestWorker {
         let applied = try applyWithRetry(pending, messagesBySource: messagesBySource)
         let appliedAt = ContinuousClock.now
         guard let applied else { return }
-        guard !assignmentLostDuring(messages) else { return }
+        guard !assignmentLostDuring(messages) else {
+            // The undecodable records' dead letters went out before the store call: let them land, so
+            // that this worker's own recovery finds them if it gets these partitions back.
+            try? producer.flush(timeoutMilliseconds: 10_000)
+            return
+        }
         send(applied.deadLetters, in: &round)
         let deadLetterCount = deadLetters.count + applied.deadLetters.count
 
@@ -294,12 +299,12 @@ public final class IngestWorker {
     /// because a store call outlasted `max.poll.interval.ms`, and then drops the chunk.
     ///
     /// Other members may already own its partitions and read these records again from the last
-    /// commit. Sending the chunk's dead letters now could put them on the topic twice, and committing
-    /// it could skip records whose dead letters were never sent. What the chunk applied stays, and
-    /// counts as duplicates when read again.
+    /// commit. Sending the dead letters of records the store rejected could put them on the topic
+    /// twice, and committing the chunk could skip records whose dead letters were never sent. What the
+    /// chunk applied stays, and counts as duplicates when read again.
     private func assignmentLostDuring(_ messages: [KafkaMessage]) -> Bool {
         guard (try? consumer.isAssignmentLost()) == true else { return false }
-        metrics.update { $0.inFlightRecords = 0 }
+        metrics.update { [awaiting] in $0.inFlightRecords = awaiting.reduce(0) { $0 + $1.messages.count } }
         logger.warning("assignment lost while the chunk was applied; its dead letters and offsets are left to the partitions' next owners", [
             "records": .int(messages.count), "offsets": .string(OffsetRanges.describe(messages)),
             "hint": .string("a store call outlasted kafka.max.poll.interval.ms or the group session expired"),

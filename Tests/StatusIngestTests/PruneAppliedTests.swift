@@ -40,11 +40,13 @@ final class PruneAppliedTests: XCTestCase {
         return harness
     }
 
-    private func prune(_ harness: WorkerHarness, _ arguments: [String]) throws -> (status: Int32, output: CapturedOutput) {
+    private func prune(
+        _ harness: WorkerHarness, _ arguments: [String], configuration: Configuration? = nil
+    ) throws -> (status: Int32, output: CapturedOutput) {
         let captured = CapturedOutput()
         let status = try AppliedRecordPruning.run(
-            arguments, configuration: harness.configuration, store: harness.store, logger: TestEnvironment.logger,
-            output: captured.output())
+            arguments, configuration: configuration ?? harness.configuration, store: harness.store,
+            logger: TestEnvironment.logger, output: captured.output())
         return (status, captured)
     }
 
@@ -82,6 +84,20 @@ final class PruneAppliedTests: XCTestCase {
         let summary = try JSONParser.parse(Array(output.text.utf8))
         XCTAssertEqual(summary["dry_run"], .bool(true))
         XCTAssertEqual(summary["rows_to_delete"], .number(String(appliedPerPartition)), output.text)
+        XCTAssertEqual(try harness.store.appliedRecordCount(topic: harness.topic, partition: 0, before: .max), appliedPerPartition)
+    }
+
+    func testGroupWithoutCommitsKeepsItsRows() throws {
+        let harness = try makePrunableHarness()
+        var configuration = harness.configuration
+        configuration.set("kafka.group.id", "a-group-that-never-committed")
+
+        let (status, output) = try prune(harness, [], configuration: configuration)
+
+        XCTAssertEqual(status, 0)
+        let summary = try JSONParser.parse(Array(output.text.utf8))
+        XCTAssertEqual(summary["rows_deleted"], .number("0"), output.text)
+        XCTAssertEqual(summary["topics"]?[0]?["partitions"]?[0]?["committed_offset"], .null, output.text)
         XCTAssertEqual(try harness.store.appliedRecordCount(topic: harness.topic, partition: 0, before: .max), appliedPerPartition)
     }
 

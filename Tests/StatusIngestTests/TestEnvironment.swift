@@ -49,12 +49,12 @@ enum TestEnvironment {
         }
     }
 
-    /// A logger that keeps quiet unless `STATUS_INGEST_TEST_LOG` is set.
     /// Runs `body` with file descriptor 1 sent to a file and returns what was written there.
     static func capturingStandardOutput(_ body: () -> Int32) throws -> (status: Int32, output: String) {
         let path = try temporaryDirectory() + "/stdout.txt"
         FileManager.default.createFile(atPath: path, contents: nil)
         let file = open(path, O_WRONLY)
+        guard file >= 0 else { throw SampleRunError("cannot open \(path) to capture standard output") }
         let saved = dup(STDOUT_FILENO)
         fflush(nil)
         dup2(file, STDOUT_FILENO)
@@ -66,6 +66,7 @@ enum TestEnvironment {
         return (status, try String(contentsOfFile: path, encoding: .utf8))
     }
 
+    /// A logger that keeps quiet unless `STATUS_INGEST_TEST_LOG` is set.
     static var logger: Logger {
         ProcessInfo.processInfo.environment["STATUS_INGEST_TEST_LOG"] != nil ? Logger(level: .debug) : Logger(level: .error)
     }
