@@ -23,9 +23,21 @@ enum RunCommand {
         }
         defer { embedded?.close() }
 
-        let store = try StoreFactory.open(url: try configuration.storeURL)
+        let storeURL = try configuration.storeURL
+        var newSQLiteFile: String?
+        if case .sqlite(let path)? = try? StoreURL(parsing: storeURL), path != ":memory:", !FileManager.default.fileExists(atPath: path) {
+            newSQLiteFile = path
+        }
+        let store = try StoreFactory.open(url: storeURL)
         defer { store.close() }
         try store.migrate()
+        if let newSQLiteFile {
+            // A mistyped path would otherwise pass unnoticed, and every record would end as not_found.
+            logger.warning("created a new, empty SQLite store; records of executions it does not hold are dead-lettered as not_found", [
+                "path": .string(newSQLiteFile),
+                "hint": .string("check store.url, or load executions with 'status-ingest store import-executions FILE'"),
+            ])
+        }
         let connections = try configuration.integer("store.connections", range: 0...64)
         let additionalStores = try StoreConnections.openAdditional(
             url: try configuration.storeURL, total: connections == 0 ? nil : connections)
