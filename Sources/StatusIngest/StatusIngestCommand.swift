@@ -21,7 +21,7 @@ public enum StatusIngestCommand {
           backfill --file FILE [--source-name NAME]
                                           apply an NDJSON file of records ({"key", "value"}) directly;
                                           a second run over the same file changes nothing
-                   [--progress-interval-ms N]
+                   both forms: [--progress-interval-ms N]
                                           least time between progress reports (default 1000)
           dlq list [FILTERS] [--limit N] [--json]
                                           list dead letters: failed at, execution, task, code, message,
@@ -29,7 +29,7 @@ public enum StatusIngestCommand {
           dlq show PARTITION:OFFSET | --source [TOPIC/]PARTITION:OFFSET [--json]
                                           one dead letter in full: error body, original value, headers
           dlq stats [FILTERS] [--json]    dead letters by code, by execution and by hour
-          dlq replay (PARTITION:OFFSET... | FILTERS | --all) [--dry-run] [--max-replays N] [--topic T]
+          dlq replay (PARTITION:OFFSET... | FILTERS | --all) [--limit N] [--dry-run] [--max-replays N] [--topic T]
                                           send the originals back to ingest.topic byte for byte with a
                                           dlq.replay.count header; records replayed N times (default 3)
                                           are rejected
