@@ -14,8 +14,17 @@ enum StoreCommands {
         switch subcommand {
         case "migrate":
             guard rest.isEmpty else { throw UsageError("store migrate takes no arguments") }
-            try store.migrate()
-            logger.info("schema is up to date", ["store": .string(Configuration.redactingURLPassword(try configuration.storeURL))])
+            let versions = try store.migrate()
+            let event: String
+            switch (versions.before, versions.after) {
+            case (let before, let after) where before == after: event = "schema is up to date"
+            case (0, _): event = "schema created"
+            default: event = "schema migrated"
+            }
+            logger.info(event, [
+                "store": .string(Configuration.redactingURLPassword(try configuration.storeURL)),
+                "from_version": .int(versions.before), "to_version": .int(versions.after),
+            ])
         case "import-executions":
             guard rest.count == 1 else { throw UsageError("store import-executions needs exactly one NDJSON file") }
             let executions = try ExecutionFile.load(path: rest[0])

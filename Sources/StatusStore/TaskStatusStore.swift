@@ -6,8 +6,10 @@ import StatusCore
 /// Both implementations behave the same; one shared test suite runs against each.
 /// An instance is used from one thread at a time.
 public protocol TaskStatusStore: AnyObject {
-    /// Creates or upgrades the schema. Safe to run again.
-    func migrate() throws
+    /// Creates or upgrades the schema and returns the schema version before and after. Safe to run
+    /// again: a store already at the latest version returns the same version twice.
+    @discardableResult
+    func migrate() throws -> SchemaVersions
 
     /// Inserts or replaces flow executions (the platform's copy is the truth). Returns how many were written.
     @discardableResult
@@ -41,6 +43,17 @@ public protocol TaskStatusStore: AnyObject {
 
     /// Releases the connection. Further calls throw.
     func close()
+}
+
+/// The schema versions of a store before and after `migrate`. Version 0 is a store without a schema.
+public struct SchemaVersions: Sendable, Hashable {
+    public var before: Int
+    public var after: Int
+
+    public init(before: Int, after: Int) {
+        self.before = before
+        self.after = after
+    }
 }
 
 /// The store's figures, as `store stats` prints them.

@@ -29,9 +29,9 @@ final class SwitchableStore: TaskStatusStore, @unchecked Sendable {
         }
     }
 
-    func migrate() throws {
+    func migrate() throws -> SchemaVersions {
         try checkUp()
-        try wrapped.migrate()
+        return try wrapped.migrate()
     }
 
     func importExecutions(_ executions: [FlowExecution]) throws -> Int {

@@ -85,6 +85,18 @@ class StoreContractTests: XCTestCase {
         XCTAssertEqual(try queryText("SELECT count(*) FROM schema_migrations"), "1")
     }
 
+    func testMigrateReportsVersions() throws {
+        let store = try makeStore()
+        addTeardownBlock { store.close() }
+
+        let first = try store.migrate()
+        let second = try store.migrate()
+
+        XCTAssertEqual(first.before, 0, "a new store has no schema")
+        XCTAssertGreaterThan(first.after, 0)
+        XCTAssertEqual(second, SchemaVersions(before: first.after, after: first.after))
+    }
+
     func testNewerSchemaIsRejected() throws {
         let store = try makeMigratedStore()
         try execute("INSERT INTO schema_migrations (version, applied_at) VALUES (999, '2030-01-01T00:00:00Z')")

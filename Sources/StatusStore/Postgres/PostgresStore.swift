@@ -43,8 +43,10 @@ public final class PostgresStore: TaskStatusStore {
 
     // MARK: - Schema
 
-    public func migrate() throws {
+    @discardableResult
+    public func migrate() throws -> SchemaVersions {
         let connection = try openConnection()
+        var versions = SchemaVersions(before: 0, after: 0)
         try inTransaction(connection) {
             try connection.query("SELECT pg_advisory_xact_lock($1)", [String(Self.migrationLockKey)])
             try connection.execute(SchemaMigration.postgresLedger)
@@ -65,7 +67,9 @@ public final class PostgresStore: TaskStatusStore {
                 try connection.query(
                     "INSERT INTO schema_migrations (version) VALUES ($1)", [String(migration.version)])
             }
+            versions = SchemaVersions(before: current, after: max(current, latest))
         }
+        return versions
     }
 
     // MARK: - Executions

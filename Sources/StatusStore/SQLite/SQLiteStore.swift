@@ -50,13 +50,15 @@ public final class SQLiteStore: TaskStatusStore {
 
     // MARK: - Schema
 
-    public func migrate() throws {
+    @discardableResult
+    public func migrate() throws -> SchemaVersions {
         let connection = try openConnection()
-        try translatingFailures {
+        return try translatingFailures {
             try connection.execute("BEGIN IMMEDIATE")
             do {
-                try migrateInTransaction(connection)
+                let versions = try migrateInTransaction(connection)
                 try connection.execute("COMMIT")
+                return versions
             } catch {
                 connection.rollbackQuietly()
                 throw error
@@ -64,7 +66,7 @@ public final class SQLiteStore: TaskStatusStore {
         }
     }
 
-    private func migrateInTransaction(_ connection: SQLiteConnection) throws {
+    private func migrateInTransaction(_ connection: SQLiteConnection) throws -> SchemaVersions {
         try connection.execute(SchemaMigration.sqliteLedger)
         var current = 0
         try connection.statement("SELECT coalesce(max(version), 0) FROM schema_migrations").run([]) {
@@ -86,6 +88,7 @@ public final class SQLiteStore: TaskStatusStore {
             }
             try record.run([.integer(Int64(migration.version)), .text(TimestampText.format(Date()))])
         }
+        return SchemaVersions(before: current, after: max(current, latest))
     }
 
     // MARK: - Executions
