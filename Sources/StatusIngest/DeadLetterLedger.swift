@@ -161,39 +161,15 @@ final class DeadLetterLedger {
     /// `fetch.wait.max.ms` each, and a worker taking over many partitions could stop polling its
     /// own consumer for longer than `max.poll.interval.ms`.
     private func scan(_ consumer: KafkaConsumer, _ scans: [TopicPartition: DeadLetterScan]) throws -> [TopicPartition: Int] {
-        var starts: [TopicPartition: Int64] = [:]
-        for (partition, scan) in scans where scan.start < scan.end {
-            starts[partition] = scan.start
-        }
         var found: [TopicPartition: Int] = [:]
-        guard !starts.isEmpty else { return found }
-        try consumer.assign(starts)
-
-        // A first scan without commit metadata reads whole partitions, which may hold millions of dead
-        // letters, so only a stall fails the scan: no record for 60 s.
         // NOTE: the worker's own consumer is not polled meanwhile. A scan longer than
         // max.poll.interval.ms (tens of millions of dead letters at once) costs the assignment, and
         // the next assignment starts the same scan again.
-        let stallLimit = Duration.seconds(60)
-        var lastProgress = ContinuousClock.now
-        var remaining = Set(starts.keys)
-        while !remaining.isEmpty {
-            guard ContinuousClock.now - lastProgress < stallLimit else {
-                let names = remaining.map(\.description).sorted().joined(separator: ",")
-                throw KafkaError(
-                    code: KafkaErrorCode.timedOut, name: "_TIMED_OUT",
-                    reason: "reading dead-letter partitions \(names) stalled: no record for 60 s before their recorded end",
-                    isRetriable: true, isFatal: false)
-            }
-            guard let message = try consumer.poll(timeoutMilliseconds: 200) else { continue }
-            guard let scan = scans[message.topicPartition], remaining.contains(message.topicPartition) else { continue }
-            lastProgress = .now
-            if message.offset + 1 >= scan.end {
-                remaining.remove(message.topicPartition)
-            }
-            guard let topic = message.header(DeadLetterHeader.sourceTopic),
+        try DeadLetterReader.read(scans.mapValues { $0.start..<max($0.start, $0.end) }, with: consumer) { message in
+            guard let scan = scans[message.topicPartition],
+                  let topic = message.header(DeadLetterHeader.sourceTopic),
                   let sourcePartition = message.header(DeadLetterHeader.sourcePartition).flatMap({ Int32($0) }),
-                  let sourceOffset = message.header(DeadLetterHeader.sourceOffset).flatMap({ Int64($0) }) else { continue }
+                  let sourceOffset = message.header(DeadLetterHeader.sourceOffset).flatMap({ Int64($0) }) else { return }
             let source = TopicPartition(topic: topic, partition: sourcePartition)
             // Every dead letter of a recovered partition counts, also below the committed offset read
             // here: the consumer may start from an older commit than that read, and a record it

@@ -14,7 +14,7 @@ public enum DeadLetterReader {
         return counts
     }
 
-    /// Calls `body` for every record of `topic`, partition by partition in offset order.
+    /// Calls `body` for every record of `topic` up to its current end, each partition in offset order.
     public static func read(topic: String, kafkaProperties: [String: String], _ body: (KafkaMessage) throws -> Void) throws {
         var properties = KafkaRoles.consumerProperties(kafkaProperties)
         properties["group.id"] = "status-ingest-reader-\(UUID().uuidString.lowercased())"
@@ -27,40 +27,47 @@ public enum DeadLetterReader {
         let consumer = try KafkaConsumer(configuration: properties)
         defer { try? consumer.close() }
 
-        var remaining: [TopicPartition: Int64] = [:]
-        var starts: [TopicPartition: Int64] = [:]
+        var ranges: [TopicPartition: Range<Int64>] = [:]
         for partition in 0..<Int32(partitionCount) {
             let topicPartition = TopicPartition(topic: topic, partition: partition)
             let marks = try consumer.watermarks(topicPartition, timeoutMilliseconds: 10_000)
-            if marks.high > marks.low {
-                remaining[topicPartition] = marks.high
-                starts[topicPartition] = marks.low
-            }
+            ranges[topicPartition] = marks.low..<marks.high
         }
+        try read(ranges, with: consumer, body)
+    }
+
+    /// Calls `body` for every record in `ranges`, each partition in offset order, reading all
+    /// partitions under one assignment so that librdkafka fetches them together.
+    ///
+    /// A large range may take long to read, so only a stall ends the read: no record of an unfinished
+    /// partition for 60 s. Records of partitions already at their end do not count as progress, so a
+    /// topic that keeps growing cannot hide a partition that never reaches its end.
+    /// - Throws: `KafkaError` with `_TIMED_OUT` on a stall, and what `body` throws.
+    static func read(
+        _ ranges: [TopicPartition: Range<Int64>], with consumer: KafkaConsumer, _ body: (KafkaMessage) throws -> Void
+    ) throws {
+        var remaining = ranges.filter { !$0.value.isEmpty }
         guard !remaining.isEmpty else { return }
         // Assigned, not subscribed: no group join to wait for, and no offsets committed.
-        try consumer.assign(starts)
-        // A large topic may take long to read, so only a stall ends the read: no record for a while.
+        try consumer.assign(remaining.mapValues(\.lowerBound))
+
         let stallLimit = Duration.seconds(60)
         var lastProgress = ContinuousClock.now
         while !remaining.isEmpty {
             guard ContinuousClock.now - lastProgress < stallLimit else {
-                let partitions = remaining.keys.map { String($0.partition) }.sorted().joined(separator: ",")
+                let names = remaining.keys.map(\.description).sorted().joined(separator: ",")
                 throw KafkaError(
                     code: KafkaErrorCode.timedOut, name: "_TIMED_OUT",
-                    reason: "reading \(topic) stalled: no record for 60 s with partitions \(partitions) not yet at their end",
+                    reason: "reading \(names) stalled: no record for 60 s before their recorded end",
                     isRetriable: true, isFatal: false)
             }
             guard let message = try consumer.poll(timeoutMilliseconds: 200) else { continue }
-            try body(message)
-            // Records of partitions already at their end do not count as progress: a topic that keeps
-            // growing would otherwise hide a partition that never reaches its end.
-            if let end = remaining[message.topicPartition] {
-                lastProgress = .now
-                if message.offset + 1 >= end {
-                    remaining[message.topicPartition] = nil
-                }
+            guard let range = remaining[message.topicPartition] else { continue }
+            lastProgress = .now
+            if message.offset + 1 >= range.upperBound {
+                remaining[message.topicPartition] = nil
             }
+            try body(message)
         }
     }
 }

@@ -250,7 +250,7 @@ public final class IngestWorker {
         }
 
         var pending: [PendingRecord] = []
-        var messagesBySource: [RecordSource: KafkaMessage] = [:]
+        var messagesBySource: [MessageKey: KafkaMessage] = [:]
         var deadLetters: [DeadLetter] = []
         pending.reserveCapacity(messages.count)
         var alreadyDeadLettered = 0
@@ -267,7 +267,7 @@ public final class IngestWorker {
                     topic: message.topic, partition: message.partition, offset: message.offset,
                     fingerprint: RecordFingerprint.make(message))
                 pending.append(PendingRecord(source: source, record: record))
-                messagesBySource[source] = message
+                messagesBySource[MessageKey(source)] = message
             case .failure(let error):
                 deadLetters.append(DeadLetter(message: message, error: error, document: decoded.document))
             }
@@ -405,7 +405,7 @@ public final class IngestWorker {
 
     /// Applies the records, retrying transient store failures with backoff while the partitions are
     /// paused. Returns nil when the worker was asked to stop before the records could be applied.
-    private func applyWithRetry(_ records: [PendingRecord], messagesBySource: [RecordSource: KafkaMessage]) throws -> ApplyResult? {
+    private func applyWithRetry(_ records: [PendingRecord], messagesBySource: [MessageKey: KafkaMessage]) throws -> ApplyResult? {
         var pending: [Int: [PendingRecord]] = [:]
         for record in records {
             pending[lanes.lane(for: record.source), default: []].append(record)
@@ -477,7 +477,7 @@ public final class IngestWorker {
         }
     }
 
-    private func summarize(_ applied: [(batches: [ExecutionBatch], outcomes: [[RecordOutcome]])], messagesBySource: [RecordSource: KafkaMessage]) -> ApplyResult {
+    private func summarize(_ applied: [(batches: [ExecutionBatch], outcomes: [[RecordOutcome]])], messagesBySource: [MessageKey: KafkaMessage]) -> ApplyResult {
         var total = ApplyResult()
         for (batches, outcomes) in applied {
             let part = summarize(batches: batches, outcomes: outcomes, messagesBySource: messagesBySource)
@@ -490,7 +490,7 @@ public final class IngestWorker {
         return total
     }
 
-    private func summarize(batches: [ExecutionBatch], outcomes: [[RecordOutcome]], messagesBySource: [RecordSource: KafkaMessage]) -> ApplyResult {
+    private func summarize(batches: [ExecutionBatch], outcomes: [[RecordOutcome]], messagesBySource: [MessageKey: KafkaMessage]) -> ApplyResult {
         var result = ApplyResult()
         var executions = Set<UUID>()
         for (batch, batchOutcomes) in zip(batches, outcomes) {
@@ -503,7 +503,7 @@ public final class IngestWorker {
                 case .duplicate:
                     result.duplicates += 1
                 case .rejected(let error):
-                    if let message = messagesBySource[pending.source] {
+                    if let message = messagesBySource[MessageKey(pending.source)] {
                         result.deadLetters.append(DeadLetter(message: message, error: error, document: Self.document(of: message)))
                     }
                 }
@@ -513,13 +513,13 @@ public final class IngestWorker {
         return result
     }
 
-    private func budgetExhausted(_ records: [PendingRecord], reason: String, messagesBySource: [RecordSource: KafkaMessage]) -> ApplyResult {
+    private func budgetExhausted(_ records: [PendingRecord], reason: String, messagesBySource: [MessageKey: KafkaMessage]) -> ApplyResult {
         var result = ApplyResult()
         let contractError = ContractError(
             code: .repositoryError, message: "The database failed and the retry budget is used up",
             details: .object([JSONMember("reason", .string(reason))]), httpStatus: 500)
         for record in records {
-            if let message = messagesBySource[record.source] {
+            if let message = messagesBySource[MessageKey(record.source)] {
                 result.deadLetters.append(DeadLetter(message: message, error: contractError, document: Self.document(of: message)))
             }
         }
@@ -954,4 +954,16 @@ private final class DeliveryTracker {
     private(set) var results: [SourceOffset: Result<DeliveryReport, KafkaError>] = [:]
 
     func note(_ source: SourceOffset, _ result: Result<DeliveryReport, KafkaError>) { results[source] = result }
+}
+
+/// A consumed record's place in the one input topic the worker reads: a cheaper dictionary key than
+/// `RecordSource`, whose topic name and fingerprint would be hashed for every record of a chunk.
+struct MessageKey: Hashable {
+    var partition: Int32
+    var offset: Int64
+
+    init(_ source: RecordSource) {
+        partition = source.partition
+        offset = source.offset
+    }
 }
