@@ -177,12 +177,12 @@ public final class KafkaConsumer: @unchecked Sendable {
         return try openClient().assignment()
     }
 
-    /// Whether librdkafka has given up this member's assignment, for example because the application
-    /// did not poll for `max.poll.interval.ms` or the group session expired.
+    /// Returns whether librdkafka has given up this member's assignment, for example because the
+    /// application did not poll for `max.poll.interval.ms` or the group session expired.
     ///
     /// librdkafka sets it from its own thread as soon as it leaves the group, before `poll` delivers
-    /// the lost partitions to the rebalance handler, so a caller back from a long call can check it
-    /// before it acts for partitions that other members may already own.
+    /// the lost partitions to the rebalance handler. A caller back from a long call checks it before
+    /// it acts for partitions that other members may already own.
     /// - Throws: `KafkaError` when the consumer is closed.
     public func isAssignmentLost() throws -> Bool {
         return try openClient().isAssignmentLost

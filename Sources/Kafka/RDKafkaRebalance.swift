@@ -30,7 +30,7 @@ enum RDKafkaRebalance {
     ) {
         let changed = partitions.map { RDKafkaTopicPartitionList.partitions(of: $0) } ?? []
         // librdkafka 2.0.2 returns NULL here while the consumer leaves its group (in close, for
-        // example). The configured strategy gives the same answer, because a member uses one protocol.
+        // example). The configured strategy gives the same result, because a member uses one protocol.
         let activeProtocol: UnsafePointer<CChar>? = rd_kafka_rebalance_protocol(handle)
         let isCooperative = activeProtocol.map { String(cString: $0) == "COOPERATIVE" } ?? isCooperativeByConfiguration
 

@@ -7,12 +7,12 @@ import StatusStore
 /// has deleted.
 ///
 /// The store keeps one `applied_records` row per applied record, so that a redelivered record counts
-/// as a duplicate. Kafka can deliver a record again only while the record is in its partition, so a
-/// row below the partition's log start offset (the low watermark, which retention moves up) is needed
-/// only while a worker still has that record in memory: one that lags behind retention may be applying it,
-/// and its retry after a lost commit must still find the row. So pruning stops at the worker group's
-/// committed offset too, and leaves alone partitions the group has never committed.
-/// Without pruning the table grows with the topic's whole history.
+/// as a duplicate. Kafka can deliver a record again only while the record is in its partition, below
+/// the log start offset (the low watermark, which retention moves up) it cannot. A worker that lags
+/// behind retention may still be applying such a record, though, and its retry after a lost commit
+/// must find the row. So pruning also stops at the worker group's committed offset, and partitions
+/// the group has never committed keep their rows. Without pruning the table grows with the topic's
+/// whole history.
 public enum AppliedRecordPruning {
     /// The limit of pruning in one partition: the lower of its log start offset and the worker
     /// group's committed offset.

@@ -50,24 +50,24 @@ public struct DeadLetterQuery: Sendable {
     /// Reads the dead-letter topic by assignment (no group is joined and nothing is committed) and
     /// returns the records `select` would return.
     ///
-    /// Only matching records are kept while reading, and with a `limit` at most twice that many, so
+    /// Only matching records stay in memory while reading, and with a `limit` at most twice that many, so
     /// memory follows the selection, not the size of the topic.
     ///
     /// - Throws: `KafkaError` when the topic cannot be read to its end.
     public func read(topic: String, kafkaProperties: [String: String]) throws -> [DeadLetterRecord] {
-        var kept: [DeadLetterRecord] = []
+        var selected: [DeadLetterRecord] = []
         // Trimming at twice the limit keeps the sorting cost per record constant.
         let trimAt = limit.map { max($0, 1_000).multipliedReportingOverflow(by: 2) }.map { $0.overflow ? Int.max : $0.partialValue }
         try DeadLetterReader.read(topic: topic, kafkaProperties: kafkaProperties) { message in
             let record = DeadLetterRecord(message: message)
             guard matches(record) else { return }
-            kept.append(record)
-            if let limit, let trimAt, kept.count >= trimAt {
-                kept.sort(by: Self.failedEarlier)
-                kept.removeLast(kept.count - limit)
+            selected.append(record)
+            if let limit, let trimAt, selected.count >= trimAt {
+                selected.sort(by: Self.failedEarlier)
+                selected.removeLast(selected.count - limit)
             }
         }
-        return select(kept)
+        return select(selected)
     }
 
     /// Reads the dead-letter topic by assignment and counts the matching records, keeping none of them

@@ -7,9 +7,9 @@ enum DemoCommand {
         let parsed = try CommandLineArguments(arguments, flags: [], options: ["sample", "store"])
         let sample = parsed.options["sample"] ?? "samples/quickstart"
         let storeURL: String
-        if let given = parsed.options["store"] {
-            storeURL = given
-            try requireEmptyStore(given)
+        if let requested = parsed.options["store"] {
+            storeURL = requested
+            try requireEmptyStore(requested)
         } else {
             // A fresh file each time: the sample's records would otherwise be skipped as already applied.
             let path = "var/demo/status-ingest.sqlite"

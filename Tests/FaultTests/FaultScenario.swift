@@ -75,8 +75,9 @@ final class FaultScenario {
             "kafka.topic.metadata.refresh.interval.ms": "1000",
             // librdkafka 2.0.2's mock broker does not check an idempotent producer's sequence numbers.
             // When it drops a connection, a produce request it already appended loses its response, and
-            // librdkafka sends it again: a real broker discards that copy, the mock appends it twice. One
-            // request in flight per connection means a dropped connection never holds an appended one.
+            // librdkafka sends it again. A real broker discards that copy, but the mock appends it twice.
+            // With one request in flight per connection, no appended request is waiting for its response
+            // when a connection drops.
             "kafka.max.in.flight.requests.per.connection": "1",
             "log.level": "info",
             "log.format": "json",

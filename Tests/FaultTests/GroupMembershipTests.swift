@@ -44,7 +44,7 @@ final class GroupMembershipTests: XCTestCase {
         try scenario.assertExpectedOutcome()
     }
 
-    func testStoreCallOutlastingPollIntervalRepeatsNoDeadLetter() throws {
+    func testLongStoreCallRepeatsNoDeadLetter() throws {
         let scenario = try FaultScenario(store: .postgres)
         // As short as librdkafka allows: it must not be below kafka.session.timeout.ms (6 s here).
         scenario.settings["kafka.max.poll.interval.ms"] = "6000"
